@@ -1,0 +1,607 @@
+"""EmotiFusion: a face image and a dialogue, fused to classify eight emotions.
+
+Reads top to bottom: outputs, attention blocks, the visual stream, the text stream, the two fusions, the
+pretrained base, the models, and finally the pretrained-backbone constructor.
+"""
+
+import os
+from dataclasses import dataclass
+
+import timm
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import BertModel, PreTrainedModel
+from transformers import initialization as init
+from transformers.utils import ModelOutput
+
+from .configuration_emotifusion import EmotiFusionConfig
+
+
+@dataclass
+class EmotiFusionModelOutput(ModelOutput):
+    r"""
+    fused_embeds (`torch.FloatTensor` of shape `(batch_size, embed_dim)`):
+        The joint embedding the fused classifier reads.
+    image_embeds (`torch.FloatTensor` of shape `(batch_size, embed_dim)`):
+        The pooled visual embedding (the learned missing-image embedding where no image was given).
+    text_embeds (`torch.FloatTensor` of shape `(batch_size, embed_dim)`):
+        The pooled text embedding (the learned missing-text embedding where no text was given).
+    image_token_embeds (`torch.FloatTensor` of shape `(batch_size, num_cells, embed_dim)`):
+        One embedding per attended cell of the last feature map (7x7 = 49 cells at 224 px).
+    text_token_embeds (`torch.FloatTensor` of shape `(batch_size, sequence_length, embed_dim)`):
+        The projected token states of the text encoder.
+    image_present (`torch.BoolTensor` of shape `(batch_size,)`):
+        Which samples had an image (after modality dropout in training).
+    text_present (`torch.BoolTensor` of shape `(batch_size,)`):
+        Which samples had text (after modality dropout in training).
+    """
+
+    fused_embeds: torch.FloatTensor | None = None
+    image_embeds: torch.FloatTensor | None = None
+    text_embeds: torch.FloatTensor | None = None
+    image_token_embeds: torch.FloatTensor | None = None
+    text_token_embeds: torch.FloatTensor | None = None
+    image_present: torch.BoolTensor | None = None
+    text_present: torch.BoolTensor | None = None
+
+
+@dataclass
+class EmotiFusionClassifierOutput(ModelOutput):
+    r"""
+    loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` is provided):
+        Cross-entropy of the fused logits, plus `config.modality_loss_weight` times the mean cross-entropy of the
+        image-only and text-only heads over the samples that have that modality.
+    logits (`torch.FloatTensor` of shape `(batch_size, num_labels)`):
+        Fused classification scores (before softmax and before temperature scaling).
+    image_logits (`torch.FloatTensor` of shape `(batch_size, num_labels)`, *optional*):
+        Scores of the image-only head; `None` when no image was given.
+    text_logits (`torch.FloatTensor` of shape `(batch_size, num_labels)`, *optional*):
+        Scores of the text-only head; `None` when no text was given.
+    fused_embeds, image_embeds, text_embeds (`torch.FloatTensor` of shape `(batch_size, embed_dim)`):
+        The embeddings of [`EmotiFusionModelOutput`].
+    """
+
+    loss: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    image_logits: torch.FloatTensor | None = None
+    text_logits: torch.FloatTensor | None = None
+    fused_embeds: torch.FloatTensor | None = None
+    image_embeds: torch.FloatTensor | None = None
+    text_embeds: torch.FloatTensor | None = None
+
+
+class EmotiFusionChannelAttention(nn.Module):
+    """Channel attention: avg- and max-pooled descriptors through one shared bottleneck MLP, summed, sigmoid."""
+
+    def __init__(self, channels: int, reduction: int):
+        super().__init__()
+        hidden = max(channels // reduction, 8)
+        self.fc1 = nn.Conv2d(channels, hidden, kernel_size=1)
+        self.act = nn.ReLU(inplace=True)
+        self.fc2 = nn.Conv2d(hidden, channels, kernel_size=1)
+
+    def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
+        avg = self.fc2(self.act(self.fc1(feature_map.mean(dim=(2, 3), keepdim=True))))
+        peak = self.fc2(self.act(self.fc1(feature_map.amax(dim=(2, 3), keepdim=True))))
+        return feature_map * torch.sigmoid(avg + peak)
+
+
+class EmotiFusionSpatialAttention(nn.Module):
+    """Spatial attention: a conv over the channel-wise mean and max maps weighs each cell."""
+
+    def __init__(self, kernel_size: int):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 1, kernel_size=kernel_size, padding=kernel_size // 2)
+
+    def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
+        descriptors = torch.cat([feature_map.mean(dim=1, keepdim=True), feature_map.amax(dim=1, keepdim=True)], dim=1)
+        return feature_map * torch.sigmoid(self.conv(descriptors))
+
+
+class EmotiFusionCrossAttention(nn.Module):
+    """Multi-head attention of one modality's tokens (queries) over the other's (keys and values)."""
+
+    def __init__(self, config: EmotiFusionConfig):
+        super().__init__()
+        self.num_heads = config.fusion_num_heads
+        self.head_dim = config.embed_dim // config.fusion_num_heads
+        self.dropout = config.fusion_dropout
+        self.q_proj = nn.Linear(config.embed_dim, config.embed_dim)
+        self.k_proj = nn.Linear(config.embed_dim, config.embed_dim)
+        self.v_proj = nn.Linear(config.embed_dim, config.embed_dim)
+        self.out_proj = nn.Linear(config.embed_dim, config.embed_dim)
+
+    def _split_heads(self, states: torch.Tensor) -> torch.Tensor:
+        batch_size, length, _ = states.shape
+        return states.view(batch_size, length, self.num_heads, self.head_dim).transpose(1, 2)
+
+    def forward(self, queries: torch.Tensor, context: torch.Tensor, context_mask: torch.Tensor | None = None):
+        query_states = self._split_heads(self.q_proj(queries))
+        key_states = self._split_heads(self.k_proj(context))
+        value_states = self._split_heads(self.v_proj(context))
+        # (batch, 1, 1, context_len) boolean mask: True where a context token may be attended to.
+        attn_mask = context_mask[:, None, None, :].bool() if context_mask is not None else None
+        attended = F.scaled_dot_product_attention(
+            query_states,
+            key_states,
+            value_states,
+            attn_mask=attn_mask,
+            dropout_p=self.dropout if self.training else 0.0,
+        )
+        attended = attended.transpose(1, 2).reshape(queries.shape)
+        return self.out_proj(attended)
+
+
+class EmotiFusionCrossAttentionBlock(nn.Module):
+    """Pre-norm cross-attention followed by a feed-forward layer, both residual."""
+
+    def __init__(self, config: EmotiFusionConfig):
+        super().__init__()
+        self.query_norm = nn.LayerNorm(config.embed_dim)
+        self.context_norm = nn.LayerNorm(config.embed_dim)
+        self.attention = EmotiFusionCrossAttention(config)
+        self.mlp_norm = nn.LayerNorm(config.embed_dim)
+        self.mlp = nn.Sequential(
+            nn.Linear(config.embed_dim, 2 * config.embed_dim),
+            nn.GELU(),
+            nn.Dropout(config.fusion_dropout),
+            nn.Linear(2 * config.embed_dim, config.embed_dim),
+        )
+
+    def forward(self, queries: torch.Tensor, context: torch.Tensor, context_mask: torch.Tensor | None = None):
+        hidden = queries + self.attention(self.query_norm(queries), self.context_norm(context), context_mask)
+        return hidden + self.mlp(self.mlp_norm(hidden))
+
+
+def masked_mean(tokens: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Mean over the token axis of `(batch, length, dim)` states, counting only tokens where `mask` is 1."""
+    if mask is None:
+        return tokens.mean(dim=1)
+    weights = mask.to(tokens.dtype).unsqueeze(-1)
+    return (tokens * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1.0)
+
+
+class EmotiFusionVisionEncoder(nn.Module):
+    """Two (or more) timm trunks -> concatenated last-stage maps -> channel + spatial attention -> `embed_dim`.
+
+    The attended cells are projected one by one into visual tokens for the fusion; their mean is the pooled
+    image embedding.
+    """
+
+    def __init__(self, config: EmotiFusionConfig):
+        super().__init__()
+        # pretrained=False: building from a config never downloads; `from_backbones` loads weights afterwards.
+        self.trunks = nn.ModuleList(
+            timm.create_model(
+                name, pretrained=False, features_only=True, out_indices=(-1,), in_chans=config.num_channels
+            )
+            for name in config.vision_backbones
+        )
+        self.num_features = sum(trunk.feature_info.channels()[-1] for trunk in self.trunks)
+        self.channel_attention = EmotiFusionChannelAttention(self.num_features, config.channel_attention_reduction)
+        self.spatial_attention = EmotiFusionSpatialAttention(config.spatial_attention_kernel_size)
+        self.projection = nn.Linear(self.num_features, config.embed_dim)
+        self.gradient_checkpointing = False
+
+    def forward_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        """`(batch, channels, height, width)` pixels -> attended `(batch, num_features, h/32, w/32)` map."""
+        feature_maps = []
+        for trunk in self.trunks:
+            if self.gradient_checkpointing and self.training:
+                feature_map = self._gradient_checkpointing_func(trunk.__call__, pixel_values)[-1]
+            else:
+                feature_map = trunk(pixel_values)[-1]
+            # Trunks may round odd input sizes differently; align every map to the first trunk's grid.
+            if feature_maps and feature_map.shape[-2:] != feature_maps[0].shape[-2:]:
+                feature_map = F.adaptive_avg_pool2d(feature_map, feature_maps[0].shape[-2:])
+            feature_maps.append(feature_map)
+        feature_map = torch.cat(feature_maps, dim=1)
+        return self.spatial_attention(self.channel_attention(feature_map))
+
+    def forward(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Returns `(tokens, pooled)`: `(batch, cells, embed_dim)` and `(batch, embed_dim)`."""
+        feature_map = self.forward_features(pixel_values)
+        tokens = self.projection(feature_map.flatten(2).transpose(1, 2))
+        return tokens, tokens.mean(dim=1)
+
+
+class EmotiFusionTextEncoder(nn.Module):
+    """A BERT-family encoder whose token states are projected to `embed_dim` and pooled (CLS or mean)."""
+
+    def __init__(self, config: EmotiFusionConfig):
+        super().__init__()
+        self.bert = BertModel._from_config(config.text_config, add_pooling_layer=False)
+        self.projection = nn.Linear(config.text_config.hidden_size, config.embed_dim)
+        self.pooling = config.text_pooling
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Returns `(tokens, pooled)`: `(batch, seq_len, embed_dim)` and `(batch, embed_dim)`."""
+        hidden_states = self.bert(
+            input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+        ).last_hidden_state
+        tokens = self.projection(hidden_states)
+        pooled = tokens[:, 0] if self.pooling == "cls" else masked_mean(tokens, attention_mask)
+        return tokens, pooled
+
+
+class EmotiFusionAttentionFusion(nn.Module):
+    """Cross-modal attention both ways, then a learned gate mixes the two attended summaries.
+
+    Text tokens query the visual cells ("which part of the face does this wording point at") and visual cells
+    query the text ("which words explain this expression"). A missing modality is masked out of the gate, so
+    the fused embedding then comes from the present one alone.
+    """
+
+    def __init__(self, config: EmotiFusionConfig):
+        super().__init__()
+        self.text_to_image = EmotiFusionCrossAttentionBlock(config)
+        self.image_to_text = EmotiFusionCrossAttentionBlock(config)
+        self.gate = nn.Linear(2 * config.embed_dim, config.embed_dim)
+        self.norm = nn.LayerNorm(config.embed_dim)
+        self.text_pooling = config.text_pooling
+
+    def forward(self, image_tokens, text_tokens, text_mask, image_present, text_present) -> torch.Tensor:
+        text_attended = self.text_to_image(text_tokens, image_tokens)
+        image_attended = self.image_to_text(image_tokens, text_tokens, context_mask=text_mask)
+        text_summary = text_attended[:, 0] if self.text_pooling == "cls" else masked_mean(text_attended, text_mask)
+        image_summary = image_attended.mean(dim=1)
+        gate = torch.sigmoid(self.gate(torch.cat([image_summary, text_summary], dim=-1)))
+        # Weight 1 on the image where text is missing, 0 where the image is missing.
+        gate = torch.where(text_present[:, None], gate, torch.ones_like(gate))
+        gate = torch.where(image_present[:, None], gate, torch.zeros_like(gate))
+        return self.norm(gate * image_summary + (1.0 - gate) * text_summary)
+
+
+class EmotiFusionConcatFusion(nn.Module):
+    """The original notebook's fusion: concatenated embeddings -> `embed_dim` -> ReLU."""
+
+    def __init__(self, config: EmotiFusionConfig):
+        super().__init__()
+        self.dense = nn.Linear(2 * config.embed_dim, config.embed_dim)
+        self.act = nn.ReLU()
+
+    def forward(self, image_embeds, text_embeds) -> torch.Tensor:
+        return self.act(self.dense(torch.cat([image_embeds, text_embeds], dim=-1)))
+
+
+class EmotiFusionPreTrainedModel(PreTrainedModel):
+    config_class = EmotiFusionConfig
+    config: EmotiFusionConfig
+    base_model_prefix = "emotifusion"
+    main_input_name = "pixel_values"
+    input_modalities = ("image", "text")
+    supports_gradient_checkpointing = True
+    _no_split_modules = ["BertLayer", "EmotiFusionVisionEncoder", "EmotiFusionCrossAttentionBlock"]
+    _supports_sdpa = True
+
+    @torch.no_grad()
+    def _init_weights(self, module):
+        std = self.config.initializer_range
+        if isinstance(module, nn.Conv2d):
+            # The timm trunks are convolutional networks trained from scratch: He init, as timm does.
+            init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            if module.bias is not None:
+                init.zeros_(module.bias)
+        elif isinstance(module, nn.Linear):
+            init.normal_(module.weight, mean=0.0, std=std)
+            if module.bias is not None:
+                init.zeros_(module.bias)
+        elif isinstance(module, EmotiFusionModel):
+            init.normal_(module.missing_image_embedding, mean=0.0, std=std)
+            init.normal_(module.missing_text_embedding, mean=0.0, std=std)
+        else:
+            # Embeddings, LayerNorm / BatchNorm (weights and running statistics) and BERT's buffers.
+            super()._init_weights(module)
+            if module.__class__.__name__ == "BertEmbeddings":
+                init.copy_(module.position_ids, torch.arange(module.position_ids.shape[-1]).expand((1, -1)))
+                init.zeros_(module.token_type_ids)
+
+
+class EmotiFusionModel(EmotiFusionPreTrainedModel):
+    """The two streams and the fusion, without classification heads.
+
+    Either modality may be absent for the whole batch (`pixel_values=None` or `input_ids=None`) or for some
+    samples (`image_present` / `text_present`); it is then replaced by a learned missing-modality embedding.
+    """
+
+    def __init__(self, config: EmotiFusionConfig):
+        super().__init__(config)
+        self.vision_model = EmotiFusionVisionEncoder(config)
+        self.text_model = EmotiFusionTextEncoder(config)
+        self.missing_image_embedding = nn.Parameter(torch.zeros(config.embed_dim))
+        self.missing_text_embedding = nn.Parameter(torch.zeros(config.embed_dim))
+        if config.fusion == "attention":
+            self.fusion = EmotiFusionAttentionFusion(config)
+        else:
+            self.fusion = EmotiFusionConcatFusion(config)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.text_model.bert.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Module):
+        self.text_model.bert.set_input_embeddings(value)
+
+    def _drop_modalities(self, image_present: torch.Tensor, text_present: torch.Tensor):
+        """Training-time modality dropout: hide the image or the text of a random subset of samples."""
+        draw = torch.rand(image_present.shape, device=image_present.device)
+        both = image_present & text_present
+        half = self.config.modality_dropout / 2
+        image_present = image_present & ~(both & (draw < half))
+        text_present = text_present & ~(both & (draw >= half) & (draw < 2 * half))
+        return image_present, text_present
+
+    def forward(
+        self,
+        pixel_values: torch.FloatTensor | None = None,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.LongTensor | None = None,
+        token_type_ids: torch.LongTensor | None = None,
+        image_present: torch.BoolTensor | None = None,
+        text_present: torch.BoolTensor | None = None,
+        **kwargs,
+    ) -> EmotiFusionModelOutput:
+        if pixel_values is None and input_ids is None:
+            raise ValueError("EmotiFusion needs at least one modality: pass `pixel_values`, `input_ids`, or both.")
+        if pixel_values is not None and pixel_values.ndim != 4:
+            raise ValueError(
+                f"`pixel_values` must have shape (batch, {self.config.num_channels}, height, width), "
+                f"got {tuple(pixel_values.shape)}."
+            )
+        if input_ids is not None and input_ids.ndim != 2:
+            raise ValueError(f"`input_ids` must have shape (batch, sequence_length), got {tuple(input_ids.shape)}.")
+        if pixel_values is not None and input_ids is not None and pixel_values.shape[0] != input_ids.shape[0]:
+            raise ValueError(
+                f"`pixel_values` holds {pixel_values.shape[0]} images but `input_ids` holds {input_ids.shape[0]} texts."
+            )
+        batch_size = pixel_values.shape[0] if pixel_values is not None else input_ids.shape[0]
+        device = self.missing_image_embedding.device
+        dtype = self.missing_image_embedding.dtype
+
+        image_present = self._presence(image_present, pixel_values is not None, batch_size, device, "image_present")
+        text_present = self._presence(text_present, input_ids is not None, batch_size, device, "text_present")
+        if self.training and self.config.modality_dropout > 0:
+            image_present, text_present = self._drop_modalities(image_present, text_present)
+
+        missing_image = self.missing_image_embedding.to(dtype)
+        if pixel_values is not None:
+            image_tokens, image_embeds = self.vision_model(pixel_values.to(dtype))
+            image_tokens = torch.where(image_present[:, None, None], image_tokens, missing_image)
+            image_embeds = torch.where(image_present[:, None], image_embeds, missing_image)
+        else:
+            image_tokens = missing_image.expand(batch_size, 1, -1)
+            image_embeds = missing_image.expand(batch_size, -1)
+
+        missing_text = self.missing_text_embedding.to(dtype)
+        if input_ids is not None:
+            if attention_mask is None:
+                attention_mask = torch.ones_like(input_ids)
+            text_tokens, text_embeds = self.text_model(input_ids, attention_mask, token_type_ids)
+            text_tokens = torch.where(text_present[:, None, None], text_tokens, missing_text)
+            text_embeds = torch.where(text_present[:, None], text_embeds, missing_text)
+        else:
+            text_tokens = missing_text.expand(batch_size, 1, -1)
+            text_embeds = missing_text.expand(batch_size, -1)
+            attention_mask = torch.ones(batch_size, 1, dtype=torch.long, device=device)
+
+        if self.config.fusion == "attention":
+            fused_embeds = self.fusion(image_tokens, text_tokens, attention_mask, image_present, text_present)
+        else:
+            fused_embeds = self.fusion(image_embeds, text_embeds)
+
+        return EmotiFusionModelOutput(
+            fused_embeds=fused_embeds,
+            image_embeds=image_embeds,
+            text_embeds=text_embeds,
+            image_token_embeds=image_tokens,
+            text_token_embeds=text_tokens,
+            image_present=image_present,
+            text_present=text_present,
+        )
+
+    @staticmethod
+    def _presence(given, modality_given: bool, batch_size: int, device, name: str) -> torch.Tensor:
+        if given is None:
+            return torch.full((batch_size,), modality_given, dtype=torch.bool, device=device)
+        given = torch.as_tensor(given, device=device).bool()
+        if given.shape != (batch_size,):
+            raise ValueError(f"`{name}` must have shape ({batch_size},), got {tuple(given.shape)}.")
+        return given & modality_given
+
+
+class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
+    """EmotiFusion with a fused classifier and per-modality (image-only, text-only) evidence heads."""
+
+    def __init__(self, config: EmotiFusionConfig):
+        super().__init__(config)
+        self.emotifusion = EmotiFusionModel(config)
+        self.dropout = nn.Dropout(config.classifier_dropout)
+        self.classifier = nn.Linear(config.embed_dim, config.num_labels)
+        self.image_classifier = nn.Linear(config.embed_dim, config.num_labels)
+        self.text_classifier = nn.Linear(config.embed_dim, config.num_labels)
+        class_weights = torch.tensor(config.class_weights) if config.class_weights is not None else None
+        # Not persistent: the weights live in the config, which is the one source of truth.
+        self.register_buffer("class_weights", class_weights, persistent=False)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Module:
+        return self.emotifusion.get_input_embeddings()
+
+    def set_input_embeddings(self, value: nn.Module):
+        self.emotifusion.set_input_embeddings(value)
+
+    def forward(
+        self,
+        pixel_values: torch.FloatTensor | None = None,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.LongTensor | None = None,
+        token_type_ids: torch.LongTensor | None = None,
+        labels: torch.LongTensor | None = None,
+        image_present: torch.BoolTensor | None = None,
+        text_present: torch.BoolTensor | None = None,
+        **kwargs,
+    ) -> EmotiFusionClassifierOutput:
+        outputs = self.emotifusion(
+            pixel_values=pixel_values,
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=token_type_ids,
+            image_present=image_present,
+            text_present=text_present,
+        )
+        logits = self.classifier(self.dropout(outputs.fused_embeds))
+        image_logits = self.image_classifier(self.dropout(outputs.image_embeds)) if pixel_values is not None else None
+        text_logits = self.text_classifier(self.dropout(outputs.text_embeds)) if input_ids is not None else None
+
+        loss = None
+        if labels is not None:
+            loss = self.compute_loss(logits, image_logits, text_logits, labels, outputs.image_present, outputs.text_present)
+
+        return EmotiFusionClassifierOutput(
+            loss=loss,
+            logits=logits,
+            image_logits=image_logits,
+            text_logits=text_logits,
+            fused_embeds=outputs.fused_embeds,
+            image_embeds=outputs.image_embeds,
+            text_embeds=outputs.text_embeds,
+        )
+
+    def compute_loss(self, logits, image_logits, text_logits, labels, image_present, text_present) -> torch.Tensor:
+        """Weighted, label-smoothed cross-entropy of the fused head plus the per-modality auxiliary terms."""
+        labels = labels.to(logits.device).long()
+        if labels.shape != logits.shape[:1]:
+            raise ValueError(f"`labels` must have shape ({logits.shape[0]},), got {tuple(labels.shape)}.")
+        if labels.numel() and (labels.min() < 0 or labels.max() >= self.config.num_labels):
+            raise ValueError(f"`labels` must be class ids in [0, {self.config.num_labels - 1}], got {labels.tolist()}.")
+        weight = self.class_weights.to(logits.dtype) if self.class_weights is not None else None
+
+        def cross_entropy(scores, targets):
+            return F.cross_entropy(
+                scores.float(), targets, weight=weight.float() if weight is not None else None,
+                label_smoothing=self.config.label_smoothing,
+            )
+
+        loss = cross_entropy(logits, labels)
+        auxiliary = []
+        for head_logits, present in ((image_logits, image_present), (text_logits, text_present)):
+            if head_logits is not None and bool(present.any()):
+                auxiliary.append(cross_entropy(head_logits[present], labels[present]))
+        if auxiliary and self.config.modality_loss_weight > 0:
+            loss = loss + self.config.modality_loss_weight * torch.stack(auxiliary).mean()
+        return loss
+
+    def backbone_parameters(self):
+        """Parameters of the (typically pretrained) visual trunks and BERT, for a lower learning rate or freezing."""
+        yield from self.emotifusion.vision_model.trunks.parameters()
+        yield from self.emotifusion.text_model.bert.parameters()
+
+    def lock_backbones(self, locked: bool = True):
+        """Freeze (or unfreeze) the visual trunks and BERT; attention, projections, fusion and heads stay trainable.
+
+        Frozen trunks are also kept in eval mode by `train()`, so their BatchNorm statistics stay put.
+        """
+        for parameter in self.backbone_parameters():
+            parameter.requires_grad_(not locked)
+        self._backbones_locked = locked
+        if locked:
+            self.emotifusion.vision_model.trunks.eval()
+        return self
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if mode and getattr(self, "_backbones_locked", False):
+            self.emotifusion.vision_model.trunks.eval()
+        return self
+
+    @classmethod
+    def from_backbones(
+        cls,
+        text: str | os.PathLike | None = "bert-base-uncased",
+        vision: tuple | list | dict | None = ("resnet18.a1_in1k", "mobilenetv3_small_100.lamb_in1k"),
+        **config_kwargs,
+    ) -> "EmotiFusionForEmotionClassification":
+        """A randomly initialised fusion model whose streams start from pretrained weights.
+
+        Args:
+            text: a Hub id or a local folder of a BERT-family model (`BertModel.from_pretrained`); `None`
+                keeps a random text encoder built from `config_kwargs["text_config"]`.
+            vision: one entry per visual trunk, in order: a timm name with a pretrained tag
+                (`"resnet18.a1_in1k"`, fetched through timm from the Hub) or a local weight file
+                (`.safetensors`, `.pth`, `.bin`) for the architecture at the same position of
+                `config_kwargs.get("vision_backbones", ...)`. A dict maps architecture -> tag or file. `None`
+                keeps random trunks.
+            config_kwargs: any other `EmotiFusionConfig` field.
+
+        The weights are loaded after `__init__` (and so after `post_init()`), so they are not re-initialised.
+        """
+        default_backbones = list(EmotiFusionConfig.__dataclass_fields__["vision_backbones"].default)
+        architectures = list(config_kwargs.pop("vision_backbones", default_backbones))
+        vision_sources = _resolve_vision_sources(vision, architectures)
+
+        text_model = None
+        if text is not None:
+            text_model = BertModel.from_pretrained(text, add_pooling_layer=False)
+            config_kwargs["text_config"] = text_model.config.to_dict()
+            config_kwargs["text_backbone"] = str(text)
+        if vision_sources is not None:
+            architectures = [architecture for architecture, _ in vision_sources]
+            config_kwargs["vision_weights"] = [str(source) for _, source in vision_sources]
+
+        config = EmotiFusionConfig(vision_backbones=architectures, **config_kwargs)
+        model = cls(config)
+        if text_model is not None:
+            model.emotifusion.text_model.bert.load_state_dict(text_model.state_dict())
+        if vision_sources is not None:
+            for trunk, (architecture, source) in zip(model.emotifusion.vision_model.trunks, vision_sources):
+                trunk.load_state_dict(_pretrained_trunk(architecture, source, config.num_channels).state_dict())
+        return model
+
+
+def _resolve_vision_sources(vision, architectures: list[str]) -> list[tuple[str, str]] | None:
+    """Normalise `from_backbones(vision=...)` into `[(architecture, tag_or_file), ...]`."""
+    if vision is None:
+        return None
+    if isinstance(vision, dict):
+        return [(architecture, str(source)) for architecture, source in vision.items()]
+    if isinstance(vision, (str, os.PathLike)):
+        vision = [vision]
+    if len(vision) != len(architectures):
+        raise ValueError(
+            f"`vision` names {len(vision)} trunk(s) but `vision_backbones` has {len(architectures)}: {architectures}."
+        )
+    sources = []
+    for architecture, source in zip(architectures, vision):
+        source = str(source)
+        if os.path.isfile(source):
+            sources.append((architecture, source))
+        elif os.path.sep in source or source.endswith((".safetensors", ".pth", ".pt", ".bin")):
+            raise FileNotFoundError(f"Vision weight file for `{architecture}` not found: {source}")
+        else:
+            # A timm name, possibly with a pretrained tag: its architecture replaces the default at this position.
+            sources.append((source.split(".")[0], source))
+    return sources
+
+
+def _pretrained_trunk(architecture: str, source: str, num_channels: int) -> nn.Module:
+    """A timm feature trunk holding pretrained weights from a local file or a timm Hub tag."""
+    overlay = {"file": source} if os.path.isfile(source) else None
+    model_name = architecture if overlay else source
+    return timm.create_model(
+        model_name,
+        pretrained=True,
+        features_only=True,
+        out_indices=(-1,),
+        in_chans=num_channels,
+        pretrained_cfg_overlay=overlay,
+    )
+
+
+__all__ = [
+    "EmotiFusionClassifierOutput",
+    "EmotiFusionForEmotionClassification",
+    "EmotiFusionModel",
+    "EmotiFusionModelOutput",
+    "EmotiFusionPreTrainedModel",
+]

@@ -1,0 +1,231 @@
+import socket
+
+import pytest
+import timm
+import torch
+from safetensors.torch import save_file
+from transformers import AutoModel, BertConfig, BertModel
+
+from emotifusion_hf import (
+    EmotiFusionClassifierOutput,
+    EmotiFusionForEmotionClassification,
+    EmotiFusionModel,
+)
+
+from conftest import TINY_IMAGE_SIZE, make_tiny_config, tiny_text_config
+
+
+LABELS = torch.tensor([0, 3, 7])
+
+
+@pytest.mark.parametrize("fusion", ["attention", "concat"])
+def test_shapes_loss_and_backward(fusion, tiny_batch):
+    torch.manual_seed(0)
+    model = EmotiFusionForEmotionClassification(make_tiny_config(fusion=fusion)).train()
+    outputs = model(**tiny_batch, labels=LABELS)
+    assert isinstance(outputs, EmotiFusionClassifierOutput)
+    for name in ("logits", "image_logits", "text_logits"):
+        assert getattr(outputs, name).shape == (3, 8)
+    for name in ("fused_embeds", "image_embeds", "text_embeds"):
+        assert getattr(outputs, name).shape == (3, 32)
+    assert outputs.loss.ndim == 0 and torch.isfinite(outputs.loss)
+    outputs.loss.backward()
+    # Every stream receives gradient: both trunks, BERT, the attention blocks, the fusion and the heads.
+    for prefix in (
+        "emotifusion.vision_model.trunks.0",
+        "emotifusion.vision_model.trunks.1",
+        "emotifusion.vision_model.channel_attention",
+        "emotifusion.vision_model.spatial_attention",
+        "emotifusion.text_model.bert",
+        "emotifusion.fusion",
+        "classifier",
+    ):
+        grads = [p.grad for name, p in model.named_parameters() if name.startswith(prefix)]
+        assert grads and any(g is not None and g.abs().sum() > 0 for g in grads), prefix
+
+
+def test_base_model_outputs_tokens(tiny_batch):
+    model = EmotiFusionModel(make_tiny_config()).eval()
+    outputs = model(**tiny_batch)
+    cells = (TINY_IMAGE_SIZE // 32) ** 2
+    assert outputs.image_token_embeds.shape == (3, cells, 32)
+    assert outputs.text_token_embeds.shape == (3, 9, 32)
+    assert outputs.fused_embeds.shape == (3, 32)
+
+
+def test_vision_stream_sizes_come_from_feature_info():
+    model = EmotiFusionModel(make_tiny_config())
+    assert model.vision_model.num_features == 512 + 576
+    assert model.vision_model.projection.in_features == 1088
+
+
+@pytest.mark.parametrize("fusion", ["attention", "concat"])
+def test_missing_modalities(fusion, tiny_batch):
+    model = EmotiFusionForEmotionClassification(make_tiny_config(fusion=fusion)).eval()
+    image_only = model(pixel_values=tiny_batch["pixel_values"], labels=LABELS)
+    assert image_only.logits.shape == (3, 8) and image_only.text_logits is None and torch.isfinite(image_only.loss)
+    text_only = model(input_ids=tiny_batch["input_ids"], attention_mask=tiny_batch["attention_mask"], labels=LABELS)
+    assert text_only.logits.shape == (3, 8) and text_only.image_logits is None and torch.isfinite(text_only.loss)
+    with pytest.raises(ValueError, match="at least one modality"):
+        model(labels=LABELS)
+
+
+def test_per_sample_presence_matches_whole_batch_absence(tiny_batch):
+    model = EmotiFusionForEmotionClassification(make_tiny_config()).eval()
+    with torch.no_grad():
+        image_only = model(pixel_values=tiny_batch["pixel_values"]).logits
+        masked = model(**tiny_batch, text_present=torch.tensor([False, True, False])).logits
+        full = model(**tiny_batch).logits
+    # Sample 0 and 2 have their text hidden: the text tokens become the learned missing embedding, and the gate
+    # takes the image side alone, exactly as when no text was given at all.
+    torch.testing.assert_close(masked[0], image_only[0], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(masked[1], full[1], atol=1e-5, rtol=1e-5)
+
+
+def test_modality_dropout_hides_modalities_in_training_only(tiny_batch):
+    model = EmotiFusionModel(make_tiny_config(modality_dropout=0.9)).train()
+    torch.manual_seed(0)
+    outputs = model(**tiny_batch)
+    assert not (outputs.image_present & outputs.text_present).all()
+    model.eval()
+    outputs = model(**tiny_batch)
+    assert (outputs.image_present & outputs.text_present).all()
+
+
+def test_bad_shapes_are_clear_errors(tiny_model, tiny_batch):
+    with pytest.raises(ValueError, match="pixel_values"):
+        tiny_model(pixel_values=torch.randn(3, TINY_IMAGE_SIZE, TINY_IMAGE_SIZE))
+    with pytest.raises(ValueError, match="holds 2 images"):
+        tiny_model(pixel_values=tiny_batch["pixel_values"][:2], input_ids=tiny_batch["input_ids"])
+    with pytest.raises(ValueError, match="labels"):
+        tiny_model(**tiny_batch, labels=torch.tensor([0, 1, 9]))
+
+
+def test_class_weights_and_label_smoothing_change_the_loss(tiny_batch):
+    torch.manual_seed(0)
+    plain = EmotiFusionForEmotionClassification(make_tiny_config(modality_loss_weight=0.0)).eval()
+    state = plain.state_dict()
+    losses = {}
+    for name, overrides in {
+        "weighted": {"class_weights": [5.0, 1, 1, 0.1, 1, 1, 1, 1]},
+        "smoothed": {"label_smoothing": 0.2},
+    }.items():
+        variant = EmotiFusionForEmotionClassification(make_tiny_config(modality_loss_weight=0.0, **overrides)).eval()
+        variant.load_state_dict(state)
+        losses[name] = variant(**tiny_batch, labels=LABELS).loss
+    with torch.no_grad():
+        logits = plain(**tiny_batch).logits
+    expected_weighted = torch.nn.functional.cross_entropy(
+        logits, LABELS, weight=torch.tensor([5.0, 1, 1, 0.1, 1, 1, 1, 1])
+    )
+    expected_smoothed = torch.nn.functional.cross_entropy(logits, LABELS, label_smoothing=0.2)
+    torch.testing.assert_close(losses["weighted"].detach(), expected_weighted)
+    torch.testing.assert_close(losses["smoothed"].detach(), expected_smoothed)
+
+
+def test_auxiliary_loss_adds_the_modality_heads(tiny_batch):
+    torch.manual_seed(0)
+    model = EmotiFusionForEmotionClassification(make_tiny_config(modality_loss_weight=0.5)).eval()
+    outputs = model(**tiny_batch, labels=LABELS)
+    ce = torch.nn.functional.cross_entropy
+    expected = ce(outputs.logits, LABELS) + 0.5 * (ce(outputs.image_logits, LABELS) + ce(outputs.text_logits, LABELS)) / 2
+    torch.testing.assert_close(outputs.loss, expected)
+
+
+@pytest.mark.parametrize("fusion", ["attention", "concat"])
+def test_save_and_load_are_equal(fusion, tmp_path, tiny_batch):
+    torch.manual_seed(0)
+    model = EmotiFusionForEmotionClassification(make_tiny_config(fusion=fusion)).eval()
+    model.save_pretrained(tmp_path)
+    assert (tmp_path / "model.safetensors").exists()
+    assert not list(tmp_path.glob("*.bin")) and not list(tmp_path.glob("*.pt"))
+    for loader in (EmotiFusionForEmotionClassification, AutoModel):
+        loaded = loader.from_pretrained(tmp_path).eval()
+        assert isinstance(loaded, EmotiFusionForEmotionClassification)
+        with torch.no_grad():
+            torch.testing.assert_close(loaded(**tiny_batch).logits, model(**tiny_batch).logits, atol=1e-5, rtol=1e-5)
+
+
+def test_gradient_checkpointing_gives_the_same_gradients(tiny_batch):
+    torch.manual_seed(0)
+    config = make_tiny_config(fusion_dropout=0.0, classifier_dropout=0.0, text_config={
+        **tiny_text_config(), "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0})
+    model = EmotiFusionForEmotionClassification(config).train()
+    # BatchNorm in train mode is deterministic for a fixed batch; dropout is off, so both passes match.
+    reference = model(**tiny_batch, labels=LABELS).loss
+    reference.backward()
+    expected = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad()
+    model.activation_checkpointing_enable()
+    assert model.emotifusion.vision_model.gradient_checkpointing
+    checkpointed = model(**tiny_batch, labels=LABELS).loss
+    checkpointed.backward()
+    torch.testing.assert_close(checkpointed, reference)
+    for name, grad in expected.items():
+        torch.testing.assert_close(dict(model.named_parameters())[name].grad, grad, atol=1e-5, rtol=1e-4)
+
+
+def test_lock_backbones_freezes_trunks_and_bert_only():
+    model = EmotiFusionForEmotionClassification(make_tiny_config()).lock_backbones()
+    frozen = {id(p) for p in model.backbone_parameters()}
+    trainable = [name for name, p in model.named_parameters() if p.requires_grad]
+    assert trainable and all(id(dict(model.named_parameters())[n]) not in frozen for n in trainable)
+    assert any(n.startswith("emotifusion.vision_model.channel_attention") for n in trainable)
+    model.train()
+    assert not model.emotifusion.vision_model.trunks.training and model.classifier.training
+    model.lock_backbones(False)
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_building_from_config_never_touches_the_network(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("network access while building from a config")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    model = EmotiFusionForEmotionClassification(make_tiny_config())
+    assert model.config.text_backbone is None and model.config.vision_weights is None
+
+
+def test_from_backbones_with_local_files(tmp_path, tiny_batch):
+    torch.manual_seed(1)
+    bert = BertModel(BertConfig(**tiny_text_config()), add_pooling_layer=False)
+    bert.save_pretrained(tmp_path / "bert")
+    resnet = timm.create_model("resnet18", pretrained=False)
+    mobilenet = timm.create_model("mobilenetv3_small_100", pretrained=False)
+    save_file(resnet.state_dict(), tmp_path / "resnet18.safetensors")
+    torch.save(mobilenet.state_dict(), tmp_path / "mobilenetv3_small_100.pth")
+
+    model = EmotiFusionForEmotionClassification.from_backbones(
+        text=tmp_path / "bert",
+        vision=(tmp_path / "resnet18.safetensors", tmp_path / "mobilenetv3_small_100.pth"),
+        embed_dim=32,
+        fusion_num_heads=4,
+    )
+    assert model.config.text_backbone == str(tmp_path / "bert")
+    assert model.config.vision_weights == [str(tmp_path / "resnet18.safetensors"), str(tmp_path / "mobilenetv3_small_100.pth")]
+    # The weights survived post_init(): they equal the source models', tensor for tensor.
+    for name, tensor in bert.state_dict().items():
+        torch.testing.assert_close(model.emotifusion.text_model.bert.state_dict()[name], tensor, msg=name)
+    for trunk, source in zip(model.emotifusion.vision_model.trunks, (resnet, mobilenet)):
+        source_state = source.state_dict()
+        trunk_state = trunk.state_dict()
+        assert trunk_state
+        for name, tensor in trunk_state.items():
+            torch.testing.assert_close(tensor, source_state[name], msg=name)
+
+    # ... and they persist through save_pretrained / from_pretrained.
+    model.save_pretrained(tmp_path / "fused")
+    loaded = EmotiFusionForEmotionClassification.from_pretrained(tmp_path / "fused")
+    for name, tensor in model.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[name], tensor, msg=name)
+
+
+def test_from_backbones_errors_name_the_input(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.safetensors"):
+        EmotiFusionForEmotionClassification.from_backbones(
+            text=None, vision=(str(tmp_path / "missing.safetensors"), "mobilenetv3_small_100"),
+            text_config=tiny_text_config(),
+        )
+    with pytest.raises(ValueError, match="names 1 trunk"):
+        EmotiFusionForEmotionClassification.from_backbones(text=None, vision=["resnet18"], text_config=tiny_text_config())

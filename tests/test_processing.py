@@ -1,0 +1,97 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from emotifusion_hf import EmotiFusionProcessor
+from emotifusion_hf.processing_emotifusion import normalize_texts
+
+from conftest import TINY_IMAGE_SIZE
+
+
+def _faces(count):
+    rng = np.random.default_rng(0)
+    return [Image.fromarray(rng.integers(0, 255, (40, 30, 3), dtype=np.uint8)) for _ in range(count)]
+
+
+def test_contract_call(processor):
+    batch = processor(images=_faces(2), text=["Hi.", ["You're late.", "Sorry, the bus."]], return_tensors="pt", padding=True)
+    assert batch["pixel_values"].shape == (2, 3, TINY_IMAGE_SIZE, TINY_IMAGE_SIZE)
+    assert batch["input_ids"].shape[0] == 2 and batch["attention_mask"].shape == batch["input_ids"].shape
+    assert "token_type_ids" in batch
+
+
+def test_flat_list_of_strings_is_a_batch_and_dialogues_join_with_sep(processor):
+    samples, batched = normalize_texts(["a", "b", "c"])
+    assert batched and samples == ["a", "b", "c"]
+    samples, batched = normalize_texts(["Hi.", ["You're late.", "Sorry, the bus."]])
+    assert samples == ["Hi.", ["You're late.", "Sorry, the bus."]]
+    batch = processor(text=["Hi.", ["You're late.", "Sorry, the bus."]])
+    decoded = processor.batch_decode(batch["input_ids"], skip_special_tokens=False)
+    assert decoded[1].count("[SEP]") == 2  # the turn boundary and the end of the sequence
+    assert decoded[0].count("[SEP]") == 1
+
+
+def test_single_string_is_one_sample(processor):
+    batch = processor(text="I can't believe you did that")
+    assert batch["input_ids"].shape[0] == 1
+
+
+def test_dynamic_padding_and_truncation(processor):
+    short = processor(text=["hi", "hello there"])
+    assert short["input_ids"].shape[1] == 4  # [CLS] hello there [SEP]: padded to the longest, not to 128
+    assert short["attention_mask"][0].tolist() == [1, 1, 1, 0]
+    long = processor(text=["word " * 500])
+    assert long["input_ids"].shape[1] == 128
+    assert processor(text=["word " * 500], max_length=16)["input_ids"].shape[1] == 16
+
+
+@pytest.mark.parametrize(
+    "text, error, message",
+    [
+        ("", ValueError, "empty or blank"),
+        ("   \n", ValueError, "empty or blank"),
+        (["ok", ""], ValueError, r"text\[1\]"),
+        (["ok", ["", "  "]], ValueError, "no non-blank turn"),
+        ([], ValueError, "empty list"),
+        (42, TypeError, "int"),
+        (["ok", 3], TypeError, r"text\[1\]"),
+        ([["ok", None]], TypeError, r"text\[0\]\[1\]"),
+    ],
+)
+def test_bad_text_is_a_clear_error(processor, text, error, message):
+    with pytest.raises(error, match=message):
+        processor(text=text)
+
+
+def test_blank_turns_inside_a_dialogue_are_dropped(processor):
+    with_blank = processor(text=[["You're late.", "", "Sorry."]])["input_ids"]
+    without = processor(text=[["You're late.", "Sorry."]])["input_ids"]
+    assert torch.equal(with_blank, without)
+
+
+def test_count_mismatch_and_no_input(processor):
+    with pytest.raises(ValueError, match="2 images but 3 texts"):
+        processor(images=_faces(2), text=["a", "b", "c"])
+    with pytest.raises(ValueError, match="neither"):
+        processor()
+
+
+def test_images_only_and_text_only(processor):
+    assert set(processor(images=_faces(1))) == {"pixel_values"}
+    assert "pixel_values" not in processor(text="hello")
+
+
+def test_processor_feeds_the_model(processor, tiny_model):
+    batch = processor(images=_faces(2), text=["I am so happy today!", ["Where were you?", "Stuck in traffic."]])
+    logits = tiny_model(**batch).logits
+    assert logits.shape == (2, 8) and torch.isfinite(logits).all()
+
+
+def test_save_and_load(tmp_path, processor):
+    processor.save_pretrained(tmp_path)
+    loaded = EmotiFusionProcessor.from_pretrained(tmp_path)
+    assert loaded.max_length == processor.max_length
+    assert loaded.image_processor.size == processor.image_processor.size
+    text = ["Hi.", ["You're late.", "Sorry, the bus."]]
+    torch.testing.assert_close(loaded(text=text)["input_ids"], processor(text=text)["input_ids"])
