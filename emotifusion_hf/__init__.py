@@ -5,6 +5,7 @@ checkpoint it saves).
 """
 
 from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoProcessor
+from transformers.pipelines import PIPELINE_REGISTRY
 
 from .configuration_emotifusion import EMOTIONS, EmotiFusionConfig
 from .image_processing_emotifusion import EmotiFusionImageProcessor, load_image
@@ -15,6 +16,7 @@ from .modeling_emotifusion import (
     EmotiFusionModelOutput,
     EmotiFusionPreTrainedModel,
 )
+from .pipeline_emotifusion import EMOTION_FUSION_TASK, EmotionFusionPipeline, detect_largest_face
 from .processing_emotifusion import EmotiFusionProcessor
 
 
@@ -30,6 +32,10 @@ AutoConfig.register(EmotiFusionConfig.model_type, EmotiFusionConfig, exist_ok=Tr
 AutoModel.register(EmotiFusionConfig, EmotiFusionForEmotionClassification, exist_ok=True)
 AutoImageProcessor.register(EmotiFusionConfig, image_processor_classes={"pil": EmotiFusionImageProcessor}, exist_ok=True)
 AutoProcessor.register(EmotiFusionConfig, EmotiFusionProcessor, exist_ok=True)
+if EMOTION_FUSION_TASK not in PIPELINE_REGISTRY.supported_tasks:
+    PIPELINE_REGISTRY.register_pipeline(
+        EMOTION_FUSION_TASK, pipeline_class=EmotionFusionPipeline, pt_model=AutoModel, type="multimodal"
+    )
 
 
 __all__ = [
@@ -42,5 +48,8 @@ __all__ = [
     "EmotiFusionModelOutput",
     "EmotiFusionPreTrainedModel",
     "EmotiFusionProcessor",
+    "EMOTION_FUSION_TASK",
+    "EmotionFusionPipeline",
+    "detect_largest_face",
     "load_image",
 ]

@@ -1,17 +1,62 @@
-"""The `emotifusion` command. Each subcommand lives with the code it drives and registers itself here."""
+"""The `emotifusion` command.
+
+Each subcommand's arguments are declared here; its work lives with the code it drives and is imported only when
+that subcommand runs, so `emotifusion --help` stays fast.
+"""
 
 import argparse
+import importlib
 import sys
 
 from . import __version__
 
 
+def _handler(module: str, function: str):
+    def run(args):
+        return getattr(importlib.import_module(module), function)(args)
+
+    return run
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="emotifusion", description="Emotion recognition from a face image and a dialogue."
-    )
+    parser = argparse.ArgumentParser(prog="emotifusion", description="Emotion recognition from a face image and a dialogue.")
     parser.add_argument("--version", action="version", version=f"emotifusion-hf {__version__}")
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="build demo data, train, evaluate, save a checkpoint and predict (offline)")
+    demo.add_argument("--output-dir", required=True, help="where the dataset, checkpoint and report go")
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--config", default=None, help="training YAML (default: the packaged demo.yaml)")
+    demo.set_defaults(handler=_handler("training.demo", "run_demo"))
+
+    evaluate = commands.add_parser("evaluate", help="metrics JSON, confusion matrix and reliability diagram")
+    evaluate.add_argument("--model", required=True, help="checkpoint folder or Hub id")
+    evaluate.add_argument("--data", required=True, help="a dataset saved by `python -m dataset_builder build`")
+    evaluate.add_argument("--split", default="test")
+    evaluate.add_argument("--output-dir", default=None, help="where eval_report.json and the plots go (default: --model)")
+    evaluate.add_argument("--batch-size", type=int, default=32)
+    evaluate.set_defaults(handler=_handler("training.evaluate", "run_evaluate"))
+
+    predict = commands.add_parser("predict", help="emotion scores for a face image and/or a text")
+    predict.add_argument("--model", required=True, help="checkpoint folder or Hub id")
+    predict.add_argument("--image", default=None, help="face image file")
+    predict.add_argument("--text", default=None, help="the utterance or dialogue (turns separated by ' || ')")
+    predict.add_argument("--inputs", default=None, help="batch mode: a .jsonl or .csv file with image/text columns")
+    predict.add_argument("--output", default=None, help="batch mode: the .jsonl file to write (default: stdout)")
+    predict.add_argument("--top-k", type=int, default=None)
+    predict.add_argument("--detect-face", action="store_true", help="crop the largest face found by OpenCV")
+    predict.add_argument("--batch-size", type=int, default=16)
+    predict.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    predict.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
+    predict.set_defaults(handler=_handler("emotifusion_hf.predict", "run_predict"))
+
+    push = commands.add_parser("push", help="upload a checkpoint folder to the Hugging Face Hub")
+    push.add_argument("--model", required=True, help="checkpoint folder")
+    push.add_argument("--repo-id", required=True, help="namespace/name on the Hub")
+    push.add_argument("--private", action="store_true")
+    push.add_argument("--revision", default=None)
+    push.add_argument("--commit-message", default=None)
+    push.set_defaults(handler=_handler("emotifusion_hf.hub", "run_push"))
     return parser
 
 
@@ -21,7 +66,11 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "handler", None) is None:
         parser.print_help()
         return 2
-    return args.handler(args) or 0
+    try:
+        return args.handler(args) or 0
+    except (OSError, ValueError, TypeError, RuntimeError) as error:
+        print(f"emotifusion {args.command}: error: {error}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -17,6 +17,10 @@ from transformers.utils import ModelOutput
 
 from .configuration_emotifusion import EmotiFusionConfig
 
+# Imported so that the pipeline's code file travels with this one into every saved checkpoint (remote code copies a
+# module together with its relative imports), and `config.json` can name it.
+from .pipeline_emotifusion import CUSTOM_PIPELINE_ENTRY, EMOTION_FUSION_TASK
+
 
 @dataclass
 class EmotiFusionModelOutput(ModelOutput):
@@ -274,6 +278,12 @@ class EmotiFusionPreTrainedModel(PreTrainedModel):
     supports_gradient_checkpointing = True
     _no_split_modules = ["BertLayer", "EmotiFusionVisionEncoder", "EmotiFusionCrossAttentionBlock"]
     _supports_sdpa = True
+
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        # Every checkpoint declares the "emotion-fusion" pipeline, so `pipeline(model=dir, trust_remote_code=True)`
+        # works without naming the task and without this package installed.
+        self.config.custom_pipelines = {EMOTION_FUSION_TASK: dict(CUSTOM_PIPELINE_ENTRY)}
+        return super().save_pretrained(save_directory, *args, **kwargs)
 
     @torch.no_grad()
     def _init_weights(self, module):

@@ -14,16 +14,16 @@ def normalize_texts(text) -> tuple[list[str], bool]:
     of two. Blank turns inside a dialogue are dropped; a sample with no words left is an error.
     """
     if isinstance(text, str):
-        return [_check_sample(text, None)], False
+        return [check_text_sample(text, "text")], False
     if not isinstance(text, (list, tuple)):
         raise TypeError(f"`text` must be a string, a list of turns, or a list of those; got {type(text).__name__}.")
     if not text:
         raise ValueError("`text` is an empty list: pass at least one sample.")
-    return [_check_sample(sample, index) for index, sample in enumerate(text)], True
+    return [check_text_sample(sample, f"text[{index}]") for index, sample in enumerate(text)], True
 
 
-def _check_sample(sample, index: int | None):
-    where = "text" if index is None else f"text[{index}]"
+def check_text_sample(sample, where: str):
+    """One sample (a string or a list of string turns), checked; `where` names it in error messages."""
     if isinstance(sample, str):
         if not sample.strip():
             raise ValueError(f"`{where}` is empty or blank: give some words, or pass `text=None` for no text.")
@@ -117,4 +117,4 @@ class EmotiFusionProcessor(ProcessorMixin):
         return list(dict.fromkeys(self.tokenizer.model_input_names + self.image_processor.model_input_names))
 
 
-__all__ = ["EmotiFusionProcessor"]
+__all__ = ["EmotiFusionProcessor", "check_text_sample", "normalize_texts"]

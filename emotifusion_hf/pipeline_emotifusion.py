@@ -1,0 +1,258 @@
+"""The "emotion-fusion" pipeline: a face image and/or a dialogue in, a distribution over eight emotions out."""
+
+import torch
+from transformers import Pipeline
+
+from .image_processing_emotifusion import load_image
+from .processing_emotifusion import check_text_sample
+
+
+EMOTION_FUSION_TASK = "emotion-fusion"
+# What `config.json` of every saved checkpoint declares, so `pipeline(model=dir, trust_remote_code=True)` finds us.
+CUSTOM_PIPELINE_ENTRY = {
+    "impl": "pipeline_emotifusion.EmotionFusionPipeline",
+    "pt": ["AutoModel"],
+    "tf": [],
+    "type": "multimodal",
+}
+_INPUT_KEYS = {"image", "text"}
+
+
+def detect_largest_face(image, margin: float = 0.25):
+    """`(x, y, width, height)` of the largest frontal face OpenCV's bundled Haar cascade finds, grown by `margin`
+    per side and clamped to the image; `None` when there is none. Needs `opencv-python-headless` (no download)."""
+    try:
+        import cv2
+    except ImportError as error:
+        raise ImportError(
+            "Face detection needs OpenCV: `pip install opencv-python-headless` (or `emotifusion-hf[face]`)."
+        ) from error
+    import numpy as np
+
+    cascade = _face_cascade(cv2)
+    gray = cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2GRAY)
+    min_side = max(24, min(gray.shape) // 10)
+    faces = cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side))
+    if len(faces) == 0:
+        return None
+    x, y, width, height = (int(value) for value in max(faces, key=lambda box: box[2] * box[3]))
+    left, top = max(0, x - int(margin * width)), max(0, y - int(margin * height))
+    right = min(image.width, x + width + int(margin * width))
+    bottom = min(image.height, y + height + int(margin * height))
+    return (left, top, right - left, bottom - top)
+
+
+_CASCADE = None
+
+
+def _face_cascade(cv2):
+    global _CASCADE
+    if _CASCADE is None:
+        if not hasattr(cv2, "CascadeClassifier") or not hasattr(getattr(cv2, "data", None), "haarcascades"):
+            raise ImportError(
+                f"OpenCV {cv2.__version__} does not ship the Haar face cascades; install "
+                "`opencv-python-headless>=4.8,<5` (the `emotifusion-hf[face]` extra)."
+            )
+        _CASCADE = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+        if _CASCADE.empty():
+            raise OSError("OpenCV's bundled face cascade could not be loaded.")
+    return _CASCADE
+
+
+class EmotionFusionPipeline(Pipeline):
+    r"""
+    Emotion recognition from a face image and/or a dialogue.
+
+    ```python
+    >>> from transformers import pipeline
+    >>> pipe = pipeline("emotion-fusion", model="you/emotifusion-base", trust_remote_code=True)
+    >>> pipe({"image": "face.jpg", "text": "Seriously? You ate my cake?"})
+    [{'label': 'anger', 'score': 0.71}, {'label': 'disgust', 'score': 0.12}, ...]
+    ```
+
+    Inputs: `pipe({"image": ..., "text": ...})`, `pipe(image=..., text=...)`, or a list of such dicts (processed
+    `batch_size` at a time: one processor call and one forward per batch). An image is a file path, bytes, a PIL
+    image, a numpy array or a tensor; a text is a string or a list of turns. Either may be `None`, not both.
+
+    Output per input: all eight emotions as `{"label", "score"}`, sorted by score, summing to 1, calibrated with the
+    temperature stored in the config (`top_k` keeps the best k). With `return_modalities=True` or
+    `detect_face=True` each result is a dict: `{"scores": [...], "image_only": [...] | None,
+    "text_only": [...] | None, "face_found": bool | None}`.
+    """
+
+    _load_processor = True
+    _load_tokenizer = False
+    _load_image_processor = False
+    _load_feature_extractor = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.processor is None:
+            raise ValueError("The emotion-fusion pipeline needs the checkpoint's processor (processor_config.json).")
+        self.model.eval()
+
+    def _sanitize_parameters(self, top_k=None, return_modalities=None, detect_face=None, face_margin=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"Unknown emotion-fusion pipeline argument(s): {sorted(kwargs)}.")
+        preprocess_params, postprocess_params = {}, {}
+        if detect_face is not None:
+            preprocess_params["detect_face"] = bool(detect_face)
+            postprocess_params["detect_face"] = bool(detect_face)
+        if face_margin is not None:
+            preprocess_params["face_margin"] = float(face_margin)
+        if top_k is not None:
+            if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
+                raise ValueError(f"`top_k` must be a positive integer, got {top_k!r}.")
+            postprocess_params["top_k"] = top_k
+        if return_modalities is not None:
+            postprocess_params["return_modalities"] = bool(return_modalities)
+        return preprocess_params, {}, postprocess_params
+
+    def __call__(self, inputs=None, *, image=None, text=None, batch_size=None, **kwargs):
+        if inputs is None:
+            inputs, single = [{"image": image, "text": text}], True
+        elif image is not None or text is not None:
+            raise ValueError("Pass either `inputs` or `image=`/`text=`, not both.")
+        elif isinstance(inputs, dict):
+            inputs, single = [inputs], True
+        elif isinstance(inputs, (list, tuple)):
+            inputs, single = list(inputs), False
+            if not inputs:
+                return []
+        else:
+            raise TypeError(
+                "emotion-fusion inputs are a dict {'image': ..., 'text': ...}, a list of such dicts, or "
+                f"`image=`/`text=` keywords; got {type(inputs).__name__}."
+            )
+        samples = [self._check_input(item, index) for index, item in enumerate(inputs)]
+
+        preprocess_params, forward_params, postprocess_params = self._sanitize_parameters(**kwargs)
+        preprocess_params = {**self._preprocess_params, **preprocess_params}
+        postprocess_params = {**self._postprocess_params, **postprocess_params}
+        batch_size = batch_size or self._batch_size or 1
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}.")
+
+        results = []
+        for start in range(0, len(samples), batch_size):
+            chunk = samples[start : start + batch_size]
+            model_inputs = self.preprocess(chunk, first_index=start, **preprocess_params)
+            model_outputs = self.forward(model_inputs, **forward_params)
+            results.extend(self.postprocess(model_outputs, **postprocess_params))
+        return results[0] if single else results
+
+    @staticmethod
+    def _check_input(item, index: int) -> dict:
+        if not isinstance(item, dict):
+            raise TypeError(f"Input {index} must be a dict with 'image' and/or 'text', got {type(item).__name__}.")
+        unknown = set(item) - _INPUT_KEYS
+        if unknown:
+            raise ValueError(f"Input {index} has unknown key(s) {sorted(unknown)}; expected 'image' and/or 'text'.")
+        image, text = item.get("image"), item.get("text")
+        if image is None and text is None:
+            raise ValueError(f"Input {index} has neither an image nor a text: give at least one.")
+        if text is not None:
+            text = check_text_sample(text, f"input {index} text")
+        return {"image": image, "text": text}
+
+    def preprocess(self, samples, first_index: int = 0, detect_face: bool = False, face_margin: float = 0.25):
+        """A list of checked samples -> one batch of model inputs (one processor call for the whole batch)."""
+        if isinstance(samples, dict):
+            samples = [self._check_input(samples, first_index)]
+        image_present = [sample["image"] is not None for sample in samples]
+        text_present = [sample["text"] is not None for sample in samples]
+        model_inputs = {}
+        face_found = [None] * len(samples)
+
+        if any(image_present):
+            images, face_boxes = [], []
+            placeholder = None
+            for offset, sample in enumerate(samples):
+                if sample["image"] is None:
+                    placeholder = placeholder or _blank_image()
+                    images.append(placeholder)
+                    face_boxes.append(None)
+                    continue
+                try:
+                    image = load_image(sample["image"]) if detect_face else sample["image"]
+                    face_box = None
+                    if detect_face:
+                        face_box = detect_largest_face(image, face_margin)
+                        face_found[offset] = face_box is not None
+                except (OSError, ValueError, TypeError) as error:
+                    raise type(error)(f"Input {first_index + offset} image: {error}") from None
+                images.append(image)
+                face_boxes.append(face_box)
+            try:
+                features = self.processor.image_processor(images, face_boxes=face_boxes, return_tensors="pt")
+            except (OSError, ValueError, TypeError) as error:
+                raise type(error)(f"Input batch starting at {first_index}: {error}") from None
+            model_inputs.update(features)
+            model_inputs["image_present"] = torch.tensor(image_present)
+
+        if any(text_present):
+            # A sample without text still needs a row in the batch; it is masked out by `text_present`.
+            texts = [sample["text"] if sample["text"] is not None else "." for sample in samples]
+            model_inputs.update(self.processor(text=texts, return_tensors="pt"))
+            model_inputs["text_present"] = torch.tensor(text_present)
+
+        model_inputs["face_found"] = face_found
+        return model_inputs
+
+    def _forward(self, model_inputs):
+        face_found = model_inputs.pop("face_found")
+        outputs = self.model(**model_inputs)
+        return {
+            "logits": outputs.logits,
+            "image_logits": outputs.image_logits,
+            "text_logits": outputs.text_logits,
+            "image_present": model_inputs.get("image_present"),
+            "text_present": model_inputs.get("text_present"),
+            "face_found": face_found,
+        }
+
+    def postprocess(self, model_outputs, top_k: int | None = None, return_modalities: bool = False, detect_face=False):
+        id2label = self.model.config.id2label
+        temperature = float(getattr(self.model.config, "temperature", 1.0) or 1.0)
+        fused = torch.softmax(model_outputs["logits"].float() / temperature, dim=-1).cpu()
+        image_only = _softmax_or_none(model_outputs["image_logits"])
+        text_only = _softmax_or_none(model_outputs["text_logits"])
+
+        results = []
+        for row in range(fused.shape[0]):
+            scores = _ranked(fused[row], id2label, top_k)
+            if not (return_modalities or detect_face):
+                results.append(scores)
+                continue
+            result = {"scores": scores}
+            if return_modalities:
+                result["image_only"] = _modality_scores(image_only, model_outputs["image_present"], row, id2label, top_k)
+                result["text_only"] = _modality_scores(text_only, model_outputs["text_present"], row, id2label, top_k)
+            if detect_face:
+                result["face_found"] = model_outputs["face_found"][row]
+            results.append(result)
+        return results
+
+
+def _blank_image():
+    from PIL import Image
+
+    return Image.new("RGB", (8, 8), (127, 127, 127))
+
+
+def _softmax_or_none(logits):
+    return torch.softmax(logits.float(), dim=-1).cpu() if logits is not None else None
+
+
+def _ranked(probabilities, id2label, top_k):
+    order = torch.argsort(probabilities, descending=True)[:top_k]
+    return [{"label": id2label[int(index)], "score": float(probabilities[index])} for index in order]
+
+
+def _modality_scores(probabilities, present, row, id2label, top_k):
+    if probabilities is None or (present is not None and not bool(present[row])):
+        return None
+    return _ranked(probabilities[row], id2label, top_k)
+
+
+__all__ = ["CUSTOM_PIPELINE_ENTRY", "EMOTION_FUSION_TASK", "EmotionFusionPipeline", "detect_largest_face"]

@@ -1,0 +1,184 @@
+import io
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from transformers import pipeline
+
+from emotifusion_hf import EMOTIONS, EmotiFusionForEmotionClassification, EmotionFusionPipeline
+
+from conftest import make_tiny_config, tiny_text_config
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory, processor):
+    torch.manual_seed(0)
+    directory = tmp_path_factory.mktemp("checkpoint")
+    config = make_tiny_config(text_config=tiny_text_config(processor.tokenizer.vocab_size), temperature=1.5)
+    EmotiFusionForEmotionClassification(config).eval().save_pretrained(directory)
+    processor.save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def pipe(checkpoint):
+    return pipeline("emotion-fusion", model=str(checkpoint), trust_remote_code=True, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def face_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("faces") / "face.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (90, 70, 3), dtype=np.uint8)).save(path)
+    return str(path)
+
+
+def _assert_distribution(scores, length=8):
+    assert len(scores) == length
+    assert [item["score"] for item in scores] == sorted((item["score"] for item in scores), reverse=True)
+    assert {item["label"] for item in scores} <= set(EMOTIONS)
+    if length == 8:
+        assert sum(item["score"] for item in scores) == pytest.approx(1.0, abs=1e-5)
+    assert all(np.isfinite(item["score"]) for item in scores)
+
+
+def test_input_forms(pipe, face_path):
+    as_dict = pipe({"image": face_path, "text": "Seriously? You ate my cake?"})
+    as_keywords = pipe(image=face_path, text="Seriously? You ate my cake?")
+    _assert_distribution(as_dict)
+    assert as_dict == as_keywords
+    for image in (Image.open(face_path), np.asarray(Image.open(face_path)),
+                  torch.from_numpy(np.asarray(Image.open(face_path)).transpose(2, 0, 1).copy())):
+        _assert_distribution(pipe({"image": image, "text": ["You're late.", "Sorry, the bus."]}))
+
+
+def test_scores_are_the_temperature_scaled_softmax(pipe, checkpoint, processor, face_path):
+    model = EmotiFusionForEmotionClassification.from_pretrained(checkpoint).eval()
+    batch = processor(images=[face_path], text=["I am thrilled"])
+    with torch.no_grad():
+        expected = torch.softmax(model(**batch).logits[0] / 1.5, dim=-1)
+    scores = {item["label"]: item["score"] for item in pipe({"image": face_path, "text": "I am thrilled"})}
+    for index, label in enumerate(EMOTIONS):
+        assert scores[label] == pytest.approx(float(expected[index]), abs=1e-5)
+
+
+def test_top_k_and_modalities(pipe, face_path):
+    _assert_distribution(pipe({"image": face_path, "text": "hi"}, top_k=3), length=3)
+    result = pipe({"image": face_path, "text": "hi"}, return_modalities=True)
+    _assert_distribution(result["scores"])
+    _assert_distribution(result["image_only"])
+    _assert_distribution(result["text_only"])
+    image_only = pipe({"image": face_path}, return_modalities=True)
+    assert image_only["text_only"] is None and image_only["image_only"] is not None
+    text_only = pipe({"text": "I can't stop smiling"}, return_modalities=True)
+    assert text_only["image_only"] is None and text_only["text_only"] is not None
+
+
+def test_batched_results_equal_single_results_and_batches_are_one_call(pipe, face_path, monkeypatch):
+    inputs = [
+        {"image": face_path, "text": "You did WHAT?"},
+        {"image": None, "text": ["Where were you?", "Stuck in traffic."]},
+        {"image": face_path},
+        {"image": face_path, "text": "fine, whatever"},
+        {"text": "I miss her so much"},
+    ]
+    singles = [pipe(item) for item in inputs]
+    calls = []
+    original = type(pipe.processor.image_processor).preprocess
+
+    def counting(self, images, *args, **kwargs):
+        calls.append(len(images))
+        return original(self, images, *args, **kwargs)
+
+    monkeypatch.setattr(type(pipe.processor.image_processor), "preprocess", counting)
+    batched = pipe(inputs, batch_size=4)
+    assert calls == [4]  # one image-processor call for the first batch; the second batch has no image
+    for single, combined in zip(singles, batched):
+        for a, b in zip(single, combined):
+            assert a["label"] == b["label"] and a["score"] == pytest.approx(b["score"], abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "bad, error, message",
+    [
+        ({"image": None, "text": None}, ValueError, "neither an image nor a text"),
+        ({}, ValueError, "neither an image nor a text"),
+        ({"text": ""}, ValueError, "empty or blank"),
+        ({"text": 12}, TypeError, "input 0 text"),
+        ({"text": ["ok", 3]}, TypeError, r"input 0 text\[1\]"),
+        ({"image": "/no/such/face.png"}, FileNotFoundError, "face.png"),
+        ({"image": b"garbage bytes"}, OSError, "Cannot read"),
+        ({"image": np.full((8, 8, 3), np.nan)}, ValueError, "NaN"),
+        ({"picture": "x.jpg"}, ValueError, "unknown key"),
+        ("just a string", TypeError, "dict"),
+    ],
+)
+def test_bad_input_is_a_clear_error(pipe, bad, error, message):
+    with pytest.raises(error, match=message):
+        pipe(bad)
+
+
+def test_bad_sample_in_a_list_names_its_index(pipe, face_path):
+    with pytest.raises(ValueError, match="Input 1"):
+        pipe([{"image": face_path}, {"image": None}], batch_size=2)
+    with pytest.raises(ValueError, match="top_k"):
+        pipe({"text": "hi"}, top_k=0)
+
+
+def test_face_detection_crops_a_real_face_and_reports_misses(pipe):
+    skimage_data = pytest.importorskip("skimage.data")
+    pytest.importorskip("cv2")
+    astronaut = Image.fromarray(skimage_data.astronaut())
+    found = pipe({"image": astronaut, "text": "What a view!"}, detect_face=True)
+    assert found["face_found"] is True
+    _assert_distribution(found["scores"])
+    blank = pipe({"image": Image.new("RGB", (200, 200), (90, 90, 90))}, detect_face=True)
+    assert blank["face_found"] is False
+    _assert_distribution(blank["scores"])
+
+
+def test_detected_face_box_is_on_the_face():
+    skimage_data = pytest.importorskip("skimage.data")
+    pytest.importorskip("cv2")
+    from emotifusion_hf import detect_largest_face
+
+    x, y, width, height = detect_largest_face(Image.fromarray(skimage_data.astronaut()), margin=0.0)
+    # The astronaut's face lies in the upper middle of the 512x512 photo.
+    assert 120 < x + width / 2 < 320 and 50 < y + height / 2 < 220 and 60 < width < 250
+
+
+BLOCKED_PIPELINE = """
+import sys
+sys.modules["emotifusion_hf"] = None
+import numpy as np
+from PIL import Image
+from transformers import pipeline
+
+checkpoint = sys.argv[1]
+face = Image.fromarray(np.full((60, 50, 3), 120, dtype=np.uint8))
+named = pipeline("emotion-fusion", model=checkpoint, trust_remote_code=True, device="cpu")
+inferred = pipeline(model=checkpoint, trust_remote_code=True, device="cpu")
+a = named({"image": face, "text": "Seriously? You ate my cake?"})
+b = inferred([{"image": face, "text": "Seriously? You ate my cake?"}, {"text": "hello"}], batch_size=2)
+assert a == b[0], (a, b[0])
+assert abs(sum(item["score"] for item in a) - 1) < 1e-5
+print("PIPELINE", type(named).__name__, type(named).__module__, a[0]["label"])
+"""
+
+
+def test_remote_code_pipeline_with_the_package_blocked(checkpoint, tmp_path):
+    assert (checkpoint / "pipeline_emotifusion.py").exists()
+    result = subprocess.run(
+        [sys.executable, "-c", BLOCKED_PIPELINE, str(checkpoint)],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "PIPELINE EmotionFusionPipeline transformers_modules" in result.stdout
+
+
+def test_pipeline_class_is_registered_locally(checkpoint):
+    from transformers.pipelines import PIPELINE_REGISTRY
+
+    assert PIPELINE_REGISTRY.supported_tasks["emotion-fusion"]["impl"] is EmotionFusionPipeline
