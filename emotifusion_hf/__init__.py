@@ -30,7 +30,12 @@ EmotiFusionProcessor.register_for_auto_class("AutoProcessor")
 
 AutoConfig.register(EmotiFusionConfig.model_type, EmotiFusionConfig, exist_ok=True)
 AutoModel.register(EmotiFusionConfig, EmotiFusionForEmotionClassification, exist_ok=True)
-AutoImageProcessor.register(EmotiFusionConfig, image_processor_classes={"pil": EmotiFusionImageProcessor}, exist_ok=True)
+# One class serves every backend request: it decodes with PIL and normalises whole batches in numpy.
+AutoImageProcessor.register(
+    EmotiFusionConfig,
+    image_processor_classes={"pil": EmotiFusionImageProcessor, "torchvision": EmotiFusionImageProcessor},
+    exist_ok=True,
+)
 AutoProcessor.register(EmotiFusionConfig, EmotiFusionProcessor, exist_ok=True)
 if EMOTION_FUSION_TASK not in PIPELINE_REGISTRY.supported_tasks:
     PIPELINE_REGISTRY.register_pipeline(
