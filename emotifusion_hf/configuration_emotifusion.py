@@ -56,6 +56,10 @@ class EmotiFusionConfig(PretrainedConfig):
             Softmax temperature fitted on validation data; the pipeline divides logits by it.
         initializer_range (`float`, *optional*, defaults to 0.02):
             Standard deviation of the normal initialiser of linear and embedding layers.
+        text_inference_bucket_size (`int`, *optional*, defaults to 8):
+            At inference (no gradients), BERT runs over groups of this many samples of similar length, each trimmed
+            to its own longest sample, instead of the whole batch padded to its longest: same outputs, less work on
+            padding. 0 turns it off.
         text_backbone (`str`, *optional*):
             Where the text encoder's pretrained weights came from (recorded by `from_backbones`).
         vision_weights (`list[str]`, *optional*):
@@ -92,6 +96,7 @@ class EmotiFusionConfig(PretrainedConfig):
     label_smoothing: float | int = 0.0
     temperature: float | int = 1.0
     initializer_range: float = 0.02
+    text_inference_bucket_size: int = 8
     text_backbone: str | None = None
     vision_weights: list[str] | None = None
 
@@ -145,6 +150,10 @@ class EmotiFusionConfig(PretrainedConfig):
             raise ValueError(f"`modality_loss_weight` must be >= 0, got {self.modality_loss_weight!r}.")
         if not isinstance(self.temperature, (int, float)) or not self.temperature > 0:
             raise ValueError(f"`temperature` must be > 0, got {self.temperature!r}.")
+        if not isinstance(self.text_inference_bucket_size, int) or self.text_inference_bucket_size < 0:
+            raise ValueError(
+                f"`text_inference_bucket_size` must be an integer >= 0, got {self.text_inference_bucket_size!r}."
+            )
         if self.class_weights is not None:
             if len(self.class_weights) != len(EMOTIONS) or any(weight < 0 for weight in self.class_weights):
                 raise ValueError(

@@ -45,6 +45,22 @@ def detect_largest_face(image, margin: float = 0.25):
 _CASCADE = None
 
 
+def quantize_for_inference(model, device):
+    """The fast inference path: int8 dynamic quantisation of every linear layer on CPU (BERT, projections, fusion,
+    heads; convolutions stay fp32), bfloat16 weights on an accelerator."""
+    if device.type == "cpu":
+        import warnings
+
+        # torch.ao.quantization is deprecated in favour of torchao but still the one int8 path torch ships itself.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*", category=UserWarning)
+            from torch.ao.quantization import quantize_dynamic
+
+            return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+    return model.to(torch.bfloat16)
+
+
 def _face_cascade(cv2):
     global _CASCADE
     if _CASCADE is None:
@@ -78,6 +94,9 @@ class EmotionFusionPipeline(Pipeline):
     temperature stored in the config (`top_k` keeps the best k). With `return_modalities=True` or
     `detect_face=True` each result is a dict: `{"scores": [...], "image_only": [...] | None,
     "text_only": [...] | None, "face_found": bool | None}`.
+
+    `quantize=True` (a constructor argument: `pipeline(..., quantize=True)`) runs the linear layers in int8 on CPU
+    (bfloat16 on an accelerator): faster, with a small change in scores (see BENCHMARKS.md).
     """
 
     _load_processor = True
@@ -85,11 +104,15 @@ class EmotionFusionPipeline(Pipeline):
     _load_image_processor = False
     _load_feature_extractor = False
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, quantize: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if self.processor is None:
             raise ValueError("The emotion-fusion pipeline needs the checkpoint's processor (processor_config.json).")
         self.model.eval()
+        # Convolutions run faster on channels-last tensors; weights convert once here, inputs per batch.
+        self.model.to(memory_format=torch.channels_last)
+        if quantize:
+            self.model = quantize_for_inference(self.model, self.device)
 
     def _sanitize_parameters(self, top_k=None, return_modalities=None, detect_face=None, face_margin=None, **kwargs):
         if kwargs:
@@ -255,4 +278,10 @@ def _modality_scores(probabilities, present, row, id2label, top_k):
     return _ranked(probabilities[row], id2label, top_k)
 
 
-__all__ = ["CUSTOM_PIPELINE_ENTRY", "EMOTION_FUSION_TASK", "EmotionFusionPipeline", "detect_largest_face"]
+__all__ = [
+    "CUSTOM_PIPELINE_ENTRY",
+    "EMOTION_FUSION_TASK",
+    "EmotionFusionPipeline",
+    "detect_largest_face",
+    "quantize_for_inference",
+]

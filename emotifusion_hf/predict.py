@@ -13,8 +13,9 @@ from .pipeline_emotifusion import EmotionFusionPipeline
 TURN_SEPARATOR = "||"
 
 
-def load_pipeline(model: str, device=None) -> EmotionFusionPipeline:
-    """The emotion-fusion pipeline of a checkpoint folder or Hub id, on `device` (default: CUDA when available)."""
+def load_pipeline(model: str, device=None, quantize: bool = False) -> EmotionFusionPipeline:
+    """The emotion-fusion pipeline of a checkpoint folder or Hub id, on `device` (default: CUDA when available),
+    optionally on the quantised fast path."""
     if not os.path.isdir(model) and (os.path.sep in model or model.startswith(".")):
         raise FileNotFoundError(f"Model folder not found: {model!r}")
     if os.path.isdir(model) and not os.path.isfile(os.path.join(model, "config.json")):
@@ -25,7 +26,7 @@ def load_pipeline(model: str, device=None) -> EmotionFusionPipeline:
         import torch
 
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    return EmotionFusionPipeline(model=loaded_model, processor=processor, device=device)
+    return EmotionFusionPipeline(model=loaded_model, processor=processor, device=device, quantize=quantize)
 
 
 def parse_text(text):
@@ -120,7 +121,7 @@ def run_predict(args) -> int:
         if args.image or args.text:
             raise ValueError("Use either --inputs (batch mode) or --image/--text, not both.")
         rows = read_inputs(args.inputs)
-        pipe = load_pipeline(args.model, args.device)
+        pipe = load_pipeline(args.model, args.device, args.quantize)
         output = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
         failed = 0
         try:
@@ -136,7 +137,7 @@ def run_predict(args) -> int:
         raise ValueError("Give --image, --text (or both), or --inputs FILE.")
     if args.image is not None and not os.path.isfile(args.image):
         raise FileNotFoundError(f"Image file not found: {args.image!r}")
-    pipe = load_pipeline(args.model, args.device)
+    pipe = load_pipeline(args.model, args.device, args.quantize)
     result = pipe({"image": args.image, "text": parse_text(args.text)}, **pipe_kwargs)
     if args.json:
         print(json.dumps(result if isinstance(result, dict) else {"scores": result}))

@@ -229,3 +229,30 @@ def test_from_backbones_errors_name_the_input(tmp_path):
         )
     with pytest.raises(ValueError, match="names 1 trunk"):
         EmotiFusionForEmotionClassification.from_backbones(text=None, vision=["resnet18"], text_config=tiny_text_config())
+
+
+def test_bucketed_text_inference_matches_one_padded_pass():
+    torch.manual_seed(0)
+    model = EmotiFusionForEmotionClassification(make_tiny_config(text_inference_bucket_size=2)).eval()
+    lengths = torch.tensor([3, 9, 5, 2, 7])
+    input_ids = torch.randint(1000, 2000, (5, 9))
+    attention_mask = (torch.arange(9)[None] < lengths[:, None]).long()
+    pixel_values = torch.randn(5, 3, TINY_IMAGE_SIZE, TINY_IMAGE_SIZE)
+    for pooling in ("cls", "mean"):
+        model.config.text_pooling = model.emotifusion.text_model.pooling = pooling
+        model.emotifusion.fusion.text_pooling = pooling
+        with torch.no_grad():
+            bucketed = model(pixel_values=pixel_values, input_ids=input_ids, attention_mask=attention_mask).logits
+            model.emotifusion.text_model.inference_bucket_size = 0
+            padded = model(pixel_values=pixel_values, input_ids=input_ids, attention_mask=attention_mask).logits
+            model.emotifusion.text_model.inference_bucket_size = 2
+        torch.testing.assert_close(bucketed, padded, atol=1e-5, rtol=1e-5)
+
+
+def test_channels_last_model_gives_the_same_logits(tiny_batch):
+    torch.manual_seed(0)
+    model = EmotiFusionForEmotionClassification(make_tiny_config()).eval()
+    with torch.no_grad():
+        reference = model(**tiny_batch).logits
+        model.to(memory_format=torch.channels_last)
+        torch.testing.assert_close(model(**tiny_batch).logits, reference, atol=1e-4, rtol=1e-4)

@@ -182,3 +182,14 @@ def test_pipeline_class_is_registered_locally(checkpoint):
     from transformers.pipelines import PIPELINE_REGISTRY
 
     assert PIPELINE_REGISTRY.supported_tasks["emotion-fusion"]["impl"] is EmotionFusionPipeline
+
+
+def test_quantized_pipeline_is_close_to_fp32(checkpoint, face_path):
+    fp32 = pipeline("emotion-fusion", model=str(checkpoint), trust_remote_code=True, device="cpu")
+    int8 = pipeline("emotion-fusion", model=str(checkpoint), trust_remote_code=True, device="cpu", quantize=True)
+    assert any("quantized" in type(module).__module__ for module in int8.model.modules())
+    inputs = [{"image": face_path, "text": "You did WHAT?"}, {"text": ["Where were you?", "Stuck in traffic."]}]
+    for a, b in zip(fp32(inputs, batch_size=2), int8(inputs, batch_size=2)):
+        _assert_distribution(b)
+        scores_a = {item["label"]: item["score"] for item in a}
+        assert max(abs(scores_a[item["label"]] - item["score"]) for item in b) < 0.02

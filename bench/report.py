@@ -1,0 +1,62 @@
+"""BENCHMARKS.md: the latest results as a table, with the machine, the command and the goals."""
+
+import json
+import os
+from pathlib import Path
+
+# key: (section, what it measures, goal as text, predicate on the value)
+GOALS = {
+    "pipeline_over_forward": ("inference", "pipeline throughput on 32 raw inputs over model forward on the preprocessed batch", ">= 0.90", lambda v: v >= 0.90),
+    "forward_over_ceiling": ("inference", "forward FLOP/s over this machine's fp32 matmul FLOP/s", ">= 0.70", lambda v: v >= 0.70),
+    "speedup_vs_seed_style": ("inference", "pipeline over the seed-style loop (pad to 128, per-sample transforms, fp32)", ">= 3", lambda v: v >= 3),
+    "quantized_speedup": ("inference", "int8 dynamic quantisation over fp32, CPU pipeline", ">= 2", lambda v: v >= 2),
+    "quantized_macro_f1_drop": ("quality", "macro-F1 lost by int8 on the demo test split (demo-trained model)", "<= 0.01", lambda v: v <= 0.01),
+    "builder_rows_per_s": ("data", "dataset builder rows/s, official-layout AffectNet fixture of 224-px JPEGs", ">= 2000", lambda v: v >= 2000),
+    "builder_rss_growth": ("data", "builder peak RSS at 10x rows over 1x", "<= 1.2", lambda v: v <= 1.2),
+    "dataloader_samples_per_s_0_workers": ("data", "DataLoader samples/s with the training augmentation, 0 workers", "reported", None),
+    "dataloader_samples_per_s_2_workers": ("data", "DataLoader samples/s with the training augmentation, 2 workers", "reported", None),
+    "train_samples_per_s": ("data", "training samples/s of the default-size model (forward + backward + step)", "reported", None),
+    "gpu_train_samples_per_s": ("gpu", "GPU training samples/s, bf16, real DataLoader (H200)", ">= 3000", lambda v: v >= 3000),
+}
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def results_table(results: dict) -> str:
+    machine = results.get("machine", {})
+    lines = [
+        f"Machine: {machine.get('cores')} cores ({machine.get('cpu_capability')}), {machine.get('torch_threads')} torch "
+        f"threads, torch {machine.get('torch')}, GPU: {machine.get('cuda') or 'none'}. "
+        f"Command: `{results.get('command')}` ({results.get('seconds')} s).",
+        "",
+        "| measure | value | goal | met | what it is |",
+        "|---|---|---|---|---|",
+    ]
+    for key, (section, description, goal, check) in GOALS.items():
+        value = results.get(section, {}).get(key)
+        if value is None:
+            continue
+        met = "" if check is None else ("yes" if check(value) else "**no**")
+        lines.append(f"| `{key}` | {value:.3g} | {goal} | {met} | {description} |")
+    return "\n".join(lines)
+
+
+def write_benchmarks_markdown(results: dict, results_path: str, markdown_path: str = "BENCHMARKS.md") -> None:
+    """Replace the generated block of BENCHMARKS.md with the table of `results`."""
+    path = Path(markdown_path)
+    block = f"{START}\n{results_table(results)}\n\nRaw results: `{os.path.relpath(results_path)}`.\n{END}"
+    text = path.read_text() if path.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
+    if START in text and END in text:
+        text = text[: text.index(START)] + block + text[text.index(END) + len(END):]
+    else:
+        text = text.rstrip() + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
+__all__ = ["GOALS", "results_table", "write_benchmarks_markdown"]
+
+
+if __name__ == "__main__":
+    import sys
+
+    write_benchmarks_markdown(json.loads(Path(sys.argv[1]).read_text()), sys.argv[1])
