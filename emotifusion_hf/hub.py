@@ -2,7 +2,9 @@
 
 import json
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from .configuration_emotifusion import EMOTIONS, EmotiFusionConfig
@@ -264,19 +266,41 @@ def save_checkpoint(
     `model-index`; `training_summary` (dataset, recipe) its training section. Both are also saved as JSON.
     """
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(output_dir, **save_kwargs)
-    processor.save_pretrained(output_dir)
-    if eval_report is not None:
-        (output_dir / EVAL_REPORT_NAME).write_text(json.dumps(eval_report, indent=2))
-    if training_summary is not None:
-        (output_dir / TRAINING_SUMMARY_NAME).write_text(json.dumps(training_summary, indent=2))
-    write_model_card(output_dir, model=model, processor=processor, repo_id=repo_id)
+    if save_kwargs.get("safe_serialization") is False:
+        raise ValueError("EmotiFusion checkpoints are saved as safetensors only; `safe_serialization=False` is refused.")
+    # Written beside the target, then swapped in: a save killed midway leaves the previous checkpoint loadable.
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.saving-", dir=output_dir.parent))
+    try:
+        model.save_pretrained(staging, **save_kwargs)
+        processor.save_pretrained(staging)
+        if eval_report is not None:
+            (staging / EVAL_REPORT_NAME).write_text(json.dumps(eval_report, indent=2))
+        if training_summary is not None:
+            (staging / TRAINING_SUMMARY_NAME).write_text(json.dumps(training_summary, indent=2))
+        write_model_card(staging, model=model, processor=processor, repo_id=repo_id, checkpoint_path=output_dir)
+        replace_directory(staging, output_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     return os.fspath(output_dir)
 
 
-def write_model_card(checkpoint_dir, model=None, processor=None, repo_id: str | None = None) -> Path:
-    """(Re)render `README.md` of a checkpoint folder from its config and the reports saved beside it."""
+def replace_directory(source: Path, target: Path) -> None:
+    """Move the finished `source` folder to `target`, replacing what was there with two renames."""
+    if target.exists():
+        retired = target.with_name(f".{target.name}.replaced-{os.getpid()}")
+        shutil.rmtree(retired, ignore_errors=True)
+        os.replace(target, retired)
+        os.replace(source, target)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(source, target)
+
+
+def write_model_card(checkpoint_dir, model=None, processor=None, repo_id: str | None = None, checkpoint_path=None) -> Path:
+    """(Re)render `README.md` of a checkpoint folder from its config and the reports saved beside it. Snippets
+    name `repo_id`, else `checkpoint_path`, else the folder itself."""
     checkpoint_dir = Path(checkpoint_dir)
     config = model.config if model is not None else EmotiFusionConfig.from_pretrained(checkpoint_dir)
     eval_report = _read_json(checkpoint_dir / EVAL_REPORT_NAME)
@@ -295,7 +319,7 @@ def write_model_card(checkpoint_dir, model=None, processor=None, repo_id: str | 
         checkpoint_dir / "processor_config.json").get("max_length", 128)
     card = render_model_card(
         config, eval_report, training_summary, repo_id=repo_id, num_parameters=num_parameters, max_length=max_length,
-        vision_channels=vision_channels, checkpoint_path=os.fspath(checkpoint_dir.resolve()),
+        vision_channels=vision_channels, checkpoint_path=os.fspath(Path(checkpoint_path or checkpoint_dir).resolve()),
     )
     path = checkpoint_dir / "README.md"
     card.save(path)

@@ -10,6 +10,10 @@ from transformers.image_processing_utils import BaseImageProcessor, BatchFeature
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PILImageResampling
 
 
+# Larger images are refused before decoding: 64 megapixels covers any camera photo, and a decompression bomb (a
+# tiny file declaring a huge canvas) fails here instead of exhausting memory.
+MAX_IMAGE_PIXELS = 64_000_000
+
 # Modes that PIL converts to RGB directly and correctly.
 _DIRECT_RGB_MODES = {"RGB", "L", "CMYK", "YCbCr", "LAB", "HSV", "1"}
 _ALPHA_MODES = {"RGBA", "LA", "RGBa", "La", "PA"}
@@ -31,6 +35,10 @@ def _open_image(source, description: str, draft_size: int | None = None) -> Imag
     """Open a path or bytes with PIL and decode it now, so a broken file fails here with its name."""
     try:
         image = Image.open(source)
+        if image.width * image.height > MAX_IMAGE_PIXELS:
+            raise Image.DecompressionBombError(
+                f"{image.width}x{image.height} pixels exceeds the limit of {MAX_IMAGE_PIXELS:,}"
+            )
         if draft_size is not None and image.format == "JPEG":
             # Square request: the decoder keeps both sides >= draft_size whatever the EXIF rotation.
             image.draft("RGB", (draft_size, draft_size))
@@ -136,6 +144,10 @@ def load_image(image, draft_size: int | None = None) -> Image.Image:
         )
     if image.width < 1 or image.height < 1:
         raise ValueError(f"Cannot use {description}: it has no pixels ({image.width}x{image.height}).")
+    if image.width * image.height > MAX_IMAGE_PIXELS:
+        raise ValueError(
+            f"Cannot use {description}: {image.width}x{image.height} pixels exceeds the limit of {MAX_IMAGE_PIXELS:,}."
+        )
     image = ImageOps.exif_transpose(image)
     return _to_rgb(image)
 

@@ -309,6 +309,14 @@ class EmotiFusionPreTrainedModel(PreTrainedModel):
     _no_split_modules = ["BertLayer", "EmotiFusionVisionEncoder", "EmotiFusionCrossAttentionBlock"]
     _supports_sdpa = True
 
+    @classmethod
+    def from_pretrained(cls, *args, **kwargs):
+        # Weights load from safetensors only: a pickled `pytorch_model.bin` can run code when unpickled.
+        if kwargs.get("use_safetensors") is False:
+            raise ValueError("EmotiFusion checkpoints load from safetensors only; `use_safetensors=False` is refused.")
+        kwargs["use_safetensors"] = True
+        return super().from_pretrained(*args, **kwargs)
+
     def save_pretrained(self, save_directory, *args, **kwargs):
         # Every checkpoint declares the "emotion-fusion" pipeline, so `pipeline(model=dir, trust_remote_code=True)`
         # works without naming the task and without this package installed.
