@@ -1,0 +1,943 @@
+"""
+The grammar content the synthetic dialogue generator composes from.
+
+Two kinds of content live here:
+
+- Shared vocabulary, used by every split the way real speakers share words: `SLOTS` (people, objects, places,
+  times), `SITUATION_SLOTS` (per-emotion situation fillers: offences, losses, wins, gross things, threats, ...),
+  `EXPLICIT` (emotion words at graded intensity), `INTENSITY_MODIFIERS`, `TAILS` (hedges), `INTERJECTIONS`,
+  `BODILY` (bodily reactions), `ACTIONS` (action tendencies), `ONLINE_TAGS` and `NAMES`.
+- Templates, each given an id and assigned to exactly one of train/validation/test by `dialogues.TemplateBank`:
+  `FRAMES`, `CONTINUATIONS`, `FILLERS` (focal-speaker sentence frames), `EVENTS` (concrete situations per emotion
+  and register), `SITUATIONS` (situation sentences over `SITUATION_SLOTS`), `APPRAISALS`, `OPENERS`,
+  `FOLLOW_UPS`, `REACTIONS`, `CLOSERS` and `LLM_PROMPTS`. Test dialogues are built from sentence frames,
+  situations and appraisals never seen in training.
+
+Template syntax: `{slot}` is filled from `SLOTS`/`SITUATION_SLOTS`; in frames, `{event}`, `{body}`, `{appraisal}`,
+`{action}`, `{feel}`, `{interj}`, `{time}`, `{other}` and `{tail}` are the emotional cues and glue. Events,
+situations, bodily reactions and actions are clauses (no final punctuation), appraisals are whole sentences.
+
+Explicit emotion words are never negated ("not happy" is not a way to say sad); the few negations that do appear
+("I don't feel safe here anymore") carry the emotion of the entry they belong to.
+"""
+
+REGISTERS = ("casual", "work", "family", "online")
+
+# ----------------------------------------------------------------------------------------------------------------
+# Shared vocabulary
+# ----------------------------------------------------------------------------------------------------------------
+
+NAMES = (
+    "Maya", "Jordan", "Priya", "Sam", "Lena", "Marcus", "Aisha", "Tomás", "Chloe", "Dev", "Nora", "Kenji", "Fatima",
+    "Leo", "Grace", "Omar", "Hana", "Luca", "Zoe", "Ethan", "Amara", "Rafael", "Ivy", "Noah", "Sofia", "Malik",
+    "Ingrid", "Diego", "Mei", "Olivia", "Kwame", "Elena", "Ravi", "Tess", "Jonah", "Yara", "Felix", "Nadia", "Arjun",
+    "Clara", "Theo", "Bianca", "Kofi", "Lucy", "Mateo", "Sana", "Owen", "Freya", "Hassan", "Julia", "Emeka", "Rosa",
+    "Callum", "Anya", "Bruno", "Leila", "Finn", "Imani", "Hugo", "Keiko", "Ada", "Silas", "Zainab", "Niko",
+)
+
+SLOTS = {
+    "name": NAMES,
+    "friend": (
+        "my roommate", "my best friend", "my cousin", "my neighbour", "my old college friend", "my gym buddy",
+        "my friend {name}", "my flatmate", "{name}", "{name} from book club", "my partner", "my ex",
+    ),
+    "coworker": (
+        "{name} from marketing", "my deskmate", "the new hire", "{name}", "someone from accounting",
+        "my team lead", "the intern", "{name} from IT", "the other project lead", "a guy from sales",
+    ),
+    "boss": ("my manager", "my boss", "the director", "the VP", "my supervisor", "the head of the department"),
+    "relative": (
+        "my mom", "my dad", "my sister", "my brother", "my grandma", "my uncle", "my aunt", "my stepdad",
+        "my mother-in-law", "my cousin", "my grandpa", "my stepsister",
+    ),
+    "work_item": (
+        "report", "presentation", "slides", "budget proposal", "code review", "design", "pitch deck",
+        "quarterly numbers", "project plan", "client proposal", "research summary", "grant application",
+    ),
+    "time": (
+        "this morning", "yesterday", "last night", "an hour ago", "on Friday", "just now", "over the weekend",
+        "earlier today", "at lunch", "on the way home", "first thing today", "the other day",
+    ),
+    "day": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "next week"),
+    "month": ("April", "May", "June", "September", "October"),
+    "food": ("sandwich", "salad", "leftovers", "yogurt", "soup", "burrito", "pasta", "muffin", "noodles", "curry"),
+    "thing": ("laptop", "bike", "camera", "car", "headphones", "drill", "tent", "guitar", "blender", "jacket"),
+    "place": (
+        "the grocery store", "the gym", "the library", "the pharmacy", "the mall", "the post office",
+        "the bakery", "the station", "the hardware store", "the park",
+    ),
+    "money": ("two hundred dollars", "three grand", "fifty bucks", "four hundred euros", "a hundred pounds"),
+    "social": (
+        "the party", "the wedding", "game night", "the barbecue", "my birthday dinner", "the reunion",
+        "the concert", "brunch", "the baby shower", "movie night",
+    ),
+    "show": ("the concert", "the playoffs", "the musical", "the festival", "the comedy show", "the final"),
+}
+
+# Per-emotion situation vocabulary, shared by every split like the explicit words. The split-assigned
+# `SITUATIONS` templates put it into sentences, so a held-out dialogue meets familiar emotional content (a loss, an
+# offence, something rotten) in sentence structures and situations it was not trained on.
+SITUATION_SLOTS = {
+    "person": ("{friend}", "{coworker}", "{boss}", "{relative}", "{name}"),
+    "offense": (
+        "lied to my face", "went behind my back", "took credit for my work", "blamed me for their own mistake",
+        "read my private messages", "cancelled on me at the last minute", "cut me off in traffic",
+        "ignored every one of my calls", "broke a promise they made me", "talked over me the whole meeting",
+        "charged me twice and refused a refund", "threw my things out without asking",
+        "made fun of me in front of everyone", "kept me waiting for two hours", "insulted my family",
+        "scratched my car and drove off", "gave my spot away", "spread rumours about me",
+    ),
+    "showoff": (
+        "bragged about their salary again", "called themselves a visionary", "pretended to be a wine expert",
+        "lectured everyone about hustle culture", "name-dropped their famous cousin",
+        "posted another gym selfie with a quote about grinding", "explained my own job to me",
+        "acted like they invented the idea", "complained about people who fly economy",
+        "wore sunglasses indoors all night", "corrected everyone's pronunciation",
+        "talked about their startup for an hour", "called reading a book a personality trait",
+        "asked if I even know what a spreadsheet is",
+    ),
+    "gross": (
+        "a clump of hair", "green fuzzy mould", "a dead cockroach", "a pile of maggots", "someone's used tissue",
+        "a puddle of vomit", "toenail clippings", "a slimy film", "rotting meat", "a half-eaten rat",
+        "sticky brown goo", "a used bandage", "curdled milk", "a swarm of fruit flies",
+    ),
+    "dirty_place": (
+        "the office fridge", "my sandwich", "the shared bathroom", "the bus seat", "the kitchen sink",
+        "the hotel bed", "my salad", "the gym shower", "the back of the cupboard", "the water cooler",
+    ),
+    "immoral": (
+        "cheated on their partner for years", "scammed elderly people out of their savings",
+        "faked a sick kid to get donations", "kicked a stray dog for fun", "sold expired food on purpose",
+        "stole tips from the waiters", "harassed the new intern", "lied about a dead relative to skip work",
+    ),
+    "threat": (
+        "someone is following me", "there's someone outside my window", "my chest keeps hurting",
+        "the doctor wants to run more tests", "there's smoke coming from the building next door",
+        "my daughter hasn't come home yet", "someone broke into the car next to mine", "the brakes feel wrong",
+        "the storm is getting worse", "my bank account was emptied overnight", "the lump is getting bigger",
+        "someone keeps calling and hanging up", "the layoffs start tomorrow", "the test results came back unclear",
+    ),
+    "worry": (
+        "the biopsy results", "the letter from the lawyer", "news from the hospital", "the layoff list",
+        "the police report", "the scan results", "a call back from the doctor", "the court decision",
+    ),
+    "win": (
+        "I got the scholarship", "we're having a baby", "I passed the bar exam", "my offer on the house was accepted",
+        "I got engaged", "my book is getting published", "we won the championship", "I'm finally debt free",
+        "my best friend is moving back to town", "the surgery went perfectly", "I got into my first-choice school",
+        "my paintings sold out", "I got my dream internship", "my little brother graduated",
+    ),
+    "loss": (
+        "my grandma passed away", "my dog died", "my best friend moved away", "my partner broke up with me",
+        "we lost the baby", "my dad went into hospice", "my closest friend stopped talking to me",
+        "I got rejected from every job", "my childhood home was sold", "my cat never came home",
+        "my marriage is falling apart", "the friend group stopped inviting me", "my grandpa forgot my name",
+    ),
+    "twist": (
+        "my boss is my neighbour's sister", "my parents secretly got remarried", "my quiet coworker is a famous DJ",
+        "the house we rented has a hidden room", "my brother has been living in Japan for a year",
+        "I won a car in a raffle I don't remember entering", "my old teacher is now my landlord",
+        "my favourite band is playing in our tiny town", "my grandma has a million followers online",
+        "my flight got upgraded to first class", "my ex is dating my cousin", "the company gave everyone a bonus",
+    ),
+    "errand": (
+        "I need to pick up the dry cleaning", "I'm returning the library books", "I have to renew my license",
+        "I'm meeting the plumber at four", "I'm taking the car in for an oil change", "I'm sorting the recycling",
+        "the package should come tomorrow", "the meeting is at ten", "I'm making soup for dinner",
+        "I'm going to the post office", "the train leaves at six", "I'm updating my calendar",
+    ),
+}
+
+# Explicit emotion words at graded intensity. Single words take an intensity modifier; phrases are used as they are.
+EXPLICIT = {
+    "anger": {
+        "low": ("annoyed", "irritated", "bothered", "ticked off", "frustrated", "cross"),
+        "mid": ("angry", "mad", "pissed off", "fed up", "upset", "worked up", "heated"),
+        "high": ("furious", "livid", "seething", "enraged", "fuming", "beyond angry", "ready to explode"),
+    },
+    "contempt": {
+        "low": ("unimpressed", "a little embarrassed for them", "over it", "skeptical"),
+        "mid": (
+            "so over them", "done with their nonsense", "tired of their act", "embarrassed for them", "unimpressed",
+        ),
+        "high": (
+            "completely done with them", "beyond unimpressed", "honestly embarrassed for them", "sick of their act",
+        ),
+    },
+    "disgust": {
+        "low": ("grossed out", "put off", "icked out", "queasy"),
+        "mid": ("disgusted", "repulsed", "nauseous", "sick to my stomach", "revolted"),
+        "high": ("sickened", "completely grossed out", "absolutely disgusted", "physically ill", "revolted"),
+    },
+    "fear": {
+        "low": ("uneasy", "nervous", "worried", "on edge", "jittery", "tense"),
+        "mid": ("scared", "afraid", "anxious", "frightened", "freaked out", "shaken"),
+        "high": ("terrified", "petrified", "panicking", "scared to death", "in full panic mode", "horrified"),
+    },
+    "happy": {
+        "low": ("pleased", "glad", "content", "in a good mood", "cheerful"),
+        "mid": ("happy", "excited", "delighted", "stoked", "really happy", "grateful"),
+        "high": ("thrilled", "overjoyed", "ecstatic", "over the moon", "on cloud nine", "beyond happy"),
+    },
+    "neutral": {
+        "low": ("fine", "okay", "alright", "pretty normal", "not bad"),
+        "mid": ("fine", "okay", "calm", "the same as always", "alright"),
+        "high": ("fine", "completely fine", "all good", "totally okay", "settled"),
+    },
+    "sad": {
+        "low": ("a bit down", "blue", "low", "bummed", "down"),
+        "mid": ("sad", "upset", "hurt", "gutted", "lonely", "unhappy"),
+        "high": ("heartbroken", "devastated", "crushed", "miserable", "shattered", "completely broken"),
+    },
+    "surprise": {
+        "low": ("surprised", "caught off guard", "puzzled", "startled"),
+        "mid": ("shocked", "stunned", "amazed", "taken aback", "astonished"),
+        "high": ("floored", "speechless", "completely blown away", "gobsmacked", "in total shock"),
+    },
+}
+
+INTENSITY_MODIFIERS = {
+    "low": ("kind of", "a bit", "a little", "sort of", "somewhat", "slightly", ""),
+    "mid": ("", "really", "so", "pretty", "very", "genuinely"),
+    "high": ("", "absolutely", "completely", "totally", "so", "seriously"),
+}
+
+# Hedges appended to a turn; the empty string keeps most turns unhedged.
+TAILS = (
+    "", "", "", ", I guess", ", I think", ", honestly", ", if I'm being honest", ", to be fair", ", I don't know",
+    ", for real",
+)
+
+INTERJECTIONS = {
+    "anger": ("Ugh.", "Seriously?", "Unbelievable.", "Are you kidding me?", "Come on.", "Oh, for crying out loud."),
+    "contempt": ("Pfft.", "Oh please.", "Typical.", "Yeah, right.", "Wow. Just wow.", "Classic."),
+    "disgust": ("Ew.", "Gross.", "Yuck.", "Eugh.", "Ew, ew, ew.", "Blegh."),
+    "fear": ("Oh god.", "Oh no.", "Help.", "Oh no, oh no.", "Please no.", "Okay, okay."),
+    "happy": ("Yay!", "Woohoo!", "Yes!", "Guess what!", "Best news ever!", "Ahh!"),
+    "neutral": ("Hm.", "Okay.", "So.", "Yeah.", "Alright.", "Right."),
+    "sad": ("Sigh.", "Yeah...", "Well.", "I don't know...", "Hey.", "Ah."),
+    "surprise": ("Whoa!", "Wait, what?", "No way!", "Oh my god!", "Huh!", "Wow!"),
+}
+
+# Markers the online register tacks onto a turn.
+ONLINE_TAGS = {
+    "anger": (" smh", " ffs", " ugh", " >:("),
+    "contempt": (" lol", " smh", " cringe", " 🙄"),
+    "disgust": (" ew", " ewww", " yikes", " 🤢"),
+    "fear": (" ngl", " pls", " help", " 😰"),
+    "happy": (" :)", " lol", " yay", " !!", " 🎉"),
+    "neutral": (" lol", " btw", " tbh", ""),
+    "sad": (" :(", " ngl", " tbh", " 😢"),
+    "surprise": (" omg", " lmao", " !!", " 😮"),
+}
+
+# ----------------------------------------------------------------------------------------------------------------
+# Focal-speaker sentence frames, grouped by the emotions they suit
+# ----------------------------------------------------------------------------------------------------------------
+
+# group -> (emotions it suits, frames). Every frame of the first turn carries at least one emotional cue.
+ALL = ("anger", "contempt", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+EXPRESSIVE = tuple(emotion for emotion in ALL if emotion != "neutral")
+NEGATIVE = ("anger", "contempt", "disgust", "fear", "sad")
+NEWS = ("anger", "contempt", "disgust", "happy", "surprise")
+UPBEAT = ("happy", "surprise")
+SUBDUED = ("neutral", "sad", "contempt")
+
+FRAMES = {
+    "any": (ALL, (
+        "I'm {feel}. {event}.",
+        "{event}, and I'm {feel}{tail}.",
+        "{event}. {appraisal}",
+        "{time}, {event}. {appraisal}",
+        "So {event}. I'm {feel}{tail}.",
+        "I feel {feel} because {event}.",
+        "{event}. {action}.",
+        "{interj} {event}.",
+        "Honestly? {appraisal}",
+        "{event}. I'm {feel}, to be honest.",
+        "Well, {event}.",
+        "{other}, {event}. {appraisal}",
+        "I'm {feel}{tail}. {appraisal}",
+        "Okay so {event}. {interj}",
+        "{interj} I'm {feel}.",
+        "Update: {event}.",
+    )),
+    "expressive": (EXPRESSIVE, (
+        "{body}. {event}.",
+        "{time}, {event}. {body}.",
+        "Ever since {event}, {body}.",
+        "Okay so {event} and {body}.",
+        "{event}. {body}. {appraisal}",
+        "Not gonna lie, I'm {feel}. {event}.",
+        "I need to tell someone: {event}.",
+        "{body} and I can't shake it. {event}.",
+        "Still processing this. {event}.",
+        "{event}... {body}.",
+        "{appraisal} {event}.",
+        "I've been {feel} since {event}.",
+        "{interj} {body}.",
+    )),
+    "negative": (NEGATIVE, (
+        "Can I vent for a sec? {event}.",
+        "It's been a day. {event}.",
+        "{event}, and I just can't. {appraisal}",
+        "I'm trying to stay calm but {event}.",
+        "Rough one today. {event}.",
+    )),
+    "news": (NEWS, (
+        "You won't believe this, {event}.",
+        "{event}, can you believe it?",
+        "Listen to this: {event}.",
+        "{other}! {event}!",
+        "Okay, you have to hear this. {event}.",
+    )),
+    "subdued": (SUBDUED, (
+        "Not much to say, {event}. {appraisal}",
+        "Nothing exciting. {event}.",
+        "Same old, same old. {event}.",
+        "Eh. {event}.",
+        "Oh, nothing. {event}, that's all.",
+    )),
+    "upbeat": (UPBEAT, (
+        "Guess what? {event}!",
+        "Big news: {event}!",
+        "{interj} {event}!",
+        "You're not going to believe it, {event}!",
+    )),
+}
+
+CONTINUATIONS = {
+    "any": (ALL, (
+        "{appraisal}",
+        "Yeah. {appraisal}",
+        "{action}.",
+        "I'm just {feel}.",
+        "I don't know, I'm {feel}{tail}.",
+        "I think I'm {feel}.",
+        "{action}. {appraisal}",
+        "It's just that {event}.",
+        "I mean, {appraisal_lc}",
+        "Right. {action}.",
+    )),
+    "expressive": (EXPRESSIVE, (
+        "{body}.",
+        "Honestly, {body}.",
+        "Like, {body}.",
+        "{interj} {appraisal}",
+        "Right? {body}.",
+        "It's just... {appraisal_lc}",
+        "I'm still {feel}{tail}.",
+        "Yeah, {body}. {appraisal}",
+    )),
+}
+
+# Focal turns that carry no emotion: real conversations drift.
+FILLERS = {
+    "any": (ALL, (
+        "Anyway.",
+        "Long story.",
+        "Yeah, that's about it.",
+        "Hang on, someone's at the door.",
+        "Anyway, what's new with you?",
+        "Let me grab a coffee first.",
+        "Sorry, my phone's about to die.",
+        "I'll tell you the rest later.",
+        "Wait, are you still at work?",
+        "Give me a second.",
+    )),
+}
+
+# ----------------------------------------------------------------------------------------------------------------
+# Situations and appraisals per emotion (templates), bodily reactions and action tendencies (shared vocabulary)
+# ----------------------------------------------------------------------------------------------------------------
+
+EVENTS = {
+    "anger": {
+        "casual": (
+            "{friend} borrowed my {thing} and brought it back broken",
+            "{name} cancelled on me an hour before {social}, again",
+            "someone keyed my car in the parking lot",
+            "the guy upstairs has been blasting music until three in the morning all week",
+            "{friend} told everyone the thing I asked them to keep quiet",
+            "the mechanic charged me {money} for a repair they never did",
+            "{name} showed up forty minutes late and didn't even apologise",
+            "my landlord kept my deposit for damage that was already there",
+            "a driver cut me off and then yelled at me like it was my fault",
+        ),
+        "work": (
+            "{coworker} took credit for my {work_item} in front of the whole team",
+            "{boss} moved my deadline up by a week without asking me",
+            "{boss} blamed me in the meeting for a mistake {coworker} made",
+            "{coworker} keeps booking meetings over my lunch break",
+            "they gave the promotion to someone who's been here six months",
+            "{coworker} went over my head and emailed {boss} directly",
+            "IT wiped my laptop and nobody backed up my files",
+            "{boss} rejected my {work_item} without even reading it",
+        ),
+        "family": (
+            "{relative} read my messages without asking",
+            "{relative} invited my ex to {social} without telling me",
+            "my brother took my car again and left the tank empty",
+            "{relative} made fun of my job in front of everyone at dinner",
+            "{relative} promised to help with the move and never showed up",
+            "my parents gave away my old things without asking me",
+            "{relative} keeps telling the whole family my business",
+        ),
+        "online": (
+            "someone stole my photos and posted them as their own",
+            "the seller sent me a broken {thing} and now they're ignoring my messages",
+            "a random guy in the comments called me an idiot for no reason",
+            "my account got banned for something I didn't even do",
+            "{name} screenshotted our private chat and sent it to the group",
+            "the airline cancelled my flight and the support chat just keeps looping",
+            "someone in the group chat keeps deleting my messages",
+        ),
+    },
+    "contempt": {
+        "casual": (
+            "{name} spent the whole night bragging about their crypto gains",
+            "{friend} corrected my grammar while misspelling half their own texts",
+            "{name} calls themselves an entrepreneur because they resell sneakers",
+            "{name} pretended to have read the book everyone was talking about",
+            "{friend} rented a sports car to impress people they don't even like",
+            "{name} name-dropped a celebrity they met once, for the fifth time",
+            "{name} said people who take the bus just haven't tried hard enough",
+        ),
+        "work": (
+            "{coworker} presented my idea like it was theirs and still got it wrong",
+            "{boss} gave a forty-minute speech about synergy and said nothing",
+            "{coworker} asked me to explain spreadsheets again, the so-called senior analyst",
+            "the consultant they hired charged a fortune to tell us what we already knew",
+            "{coworker} sent an all-staff email congratulating themselves",
+            "{boss} scheduled a meeting to discuss having fewer meetings",
+            "{coworker} acted like an expert on a project they joined yesterday",
+        ),
+        "family": (
+            "{relative} lectured everyone about healthy eating with a cigarette in hand",
+            "{relative} asked when I'm getting a real job, again",
+            "my cousin posted a fake vacation photo from his backyard",
+            "{relative} bragged about the new car they can't afford",
+            "{relative} explained my own field to me at dinner",
+            "{relative} called my art a cute little hobby",
+            "my uncle shared another conspiracy video in the family chat",
+        ),
+        "online": (
+            "an influencer is selling a course on getting rich by selling courses",
+            "{name} posted a humble brag about their third vacation this month",
+            "some guy on the forum quoted a made-up statistic and called everyone sheep",
+            "a stranger left a one-star review because the bakery didn't sell pizza",
+            "{name} replied do your own research to an actual study",
+            "someone bought followers and then gave a talk on authenticity",
+            "a self-proclaimed life coach told me I just need to wake up at four every morning",
+        ),
+    },
+    "disgust": {
+        "casual": (
+            "I found a hair baked into my {food}",
+            "the milk I just drank was two weeks past its date",
+            "someone on the train clipped their toenails right next to me",
+            "I stepped in something warm and squishy on the way home",
+            "the bathroom at {place} hadn't been cleaned in days",
+            "there were maggots in the trash can outside my door",
+            "my roommate left raw chicken on the counter all weekend",
+            "the guy next to me at the gym didn't wipe anything down and he was drenched",
+        ),
+        "work": (
+            "someone left mouldy {food} in the office fridge for a month",
+            "{coworker} chews with their mouth open at every single lunch",
+            "the office microwave is caked with something green",
+            "{coworker} sneezed right onto the shared keyboard",
+            "I found out {boss} has been faking the safety reports",
+            "the break room sink is full of dishes with fuzz growing on them",
+            "{coworker} cleaned their ears with a pen during the meeting",
+        ),
+        "family": (
+            "{relative} used my toothbrush and put it back",
+            "my brother left his sweaty gym socks in the laundry for a week",
+            "the dog threw up in my shoes",
+            "{relative} served leftovers that had clearly gone bad",
+            "my uncle told a story at dinner that I can never unhear",
+            "I found out {relative} cheated on their partner for years",
+            "the cat dragged a half-eaten mouse into the kitchen",
+        ),
+        "online": (
+            "I clicked on a video and it was someone popping a giant cyst",
+            "a restaurant I love got caught reusing food from people's plates",
+            "someone posted a close-up of a foot infection in the group chat",
+            "I read about a guy who sold expired baby formula to save money",
+            "a review said they found a cockroach in the salad at our favourite place",
+            "someone on the forum was bragging about scamming elderly people",
+        ),
+    },
+    "fear": {
+        "casual": (
+            "I heard footsteps behind me all the way from the bus stop",
+            "someone tried to open my front door at two in the morning",
+            "my car's brakes started grinding on the highway",
+            "I got lost on a hike and my phone died",
+            "a stranger followed me through three aisles at {place}",
+            "there was a weird smell of gas in the apartment",
+            "the plane dropped suddenly and people screamed",
+        ),
+        "work": (
+            "{boss} asked to see me first thing tomorrow with no explanation",
+            "they announced layoffs and my whole team is under review",
+            "I think I sent the confidential {work_item} to the wrong client",
+            "HR booked a meeting with me and won't say what it's about",
+            "I have to present the {work_item} to the board tomorrow and I'm not ready",
+            "the audit starts Monday and the numbers don't add up",
+            "my contract ends next month and nobody has mentioned renewing it",
+        ),
+        "family": (
+            "the doctor called and asked my dad to come in to talk about his scans",
+            "my little brother hasn't answered his phone since last night",
+            "mom found a lump and has to get a biopsy",
+            "{relative} was taken to the hospital in an ambulance",
+            "my sister's flight lost contact for an hour",
+            "our basement started flooding during the storm",
+            "grandpa fell and nobody found him for hours",
+        ),
+        "online": (
+            "I got an email saying someone logged into my bank account from another country",
+            "someone posted my home address in the comments",
+            "my ex made a new account just to message me",
+            "I got a text saying there's a warrant out for me",
+            "someone says they have my private photos and wants money",
+            "my account got hacked and it's messaging everyone I know",
+        ),
+    },
+    "happy": {
+        "casual": (
+            "I finally finished my first half marathon",
+            "{friend} surprised me with tickets to {show}",
+            "I got the apartment I wanted",
+            "my sister just had a baby girl",
+            "we adopted a puppy this morning",
+            "I passed my driving test on the first try",
+            "I ran into my favourite teacher and she remembered me",
+            "the whole gang is finally getting together for {social}",
+        ),
+        "work": (
+            "I got the job",
+            "{boss} said my {work_item} was the best they'd seen all year",
+            "I got the promotion I've been working toward for two years",
+            "the client signed and they want to work with us again",
+            "our team launched the {work_item} and the feedback is amazing",
+            "I got a raise without even asking for one",
+            "my proposal got approved and I get to lead it",
+        ),
+        "family": (
+            "my parents are coming to visit for the holidays",
+            "{relative} got into their dream school",
+            "grandma's test results came back clear",
+            "my brother is getting married and asked me to give the toast",
+            "we finally paid off the house",
+            "dad finally retired and we're taking him on a trip",
+            "the whole family made it home for dinner for the first time in years",
+        ),
+        "online": (
+            "my post blew up and people are loving my art",
+            "I won the giveaway I entered as a joke",
+            "a stranger messaged to say my video helped them through a hard time",
+            "my little shop got its hundredth order",
+            "I finally hit my fundraising goal",
+            "my favourite author replied to my comment",
+        ),
+    },
+    "neutral": {
+        "casual": (
+            "I'm heading to {place} in a bit",
+            "I just got back from the gym",
+            "the bus was a few minutes late, as usual",
+            "I'm doing laundry and then probably making pasta",
+            "I picked up groceries on the way home",
+            "I'm watching the second season of that show",
+            "the weather's supposed to be cloudy all week",
+        ),
+        "work": (
+            "the meeting got moved to {day}",
+            "I sent the {work_item} over to {coworker} for review",
+            "I'm working from home tomorrow",
+            "{boss} wants the {work_item} in the usual format",
+            "I spent the afternoon updating the spreadsheet",
+            "the new printer is on the second floor now",
+            "I have two calls this afternoon and then I'm done",
+        ),
+        "family": (
+            "mom asked if we're still coming on {day}",
+            "I dropped the kids off at practice",
+            "{relative} is picking up the cake on the way",
+            "dad fixed the fence this weekend",
+            "we're having leftovers tonight",
+            "I called grandma to confirm the time",
+        ),
+        "online": (
+            "I updated my profile picture",
+            "I ordered a phone case and it should arrive {day}",
+            "I'm just scrolling through my feed",
+            "I changed my password like the email said",
+            "the stream starts at eight",
+            "I joined the book club's group chat",
+        ),
+    },
+    "sad": {
+        "casual": (
+            "my dog passed away last night",
+            "{friend} is moving across the country next week",
+            "I didn't get into the program I applied for",
+            "my best friend and I haven't talked in months",
+            "I found an old voicemail from my grandpa",
+            "I spent my birthday alone this year",
+            "the bakery where we used to go closed for good",
+        ),
+        "work": (
+            "they let go of {coworker}, my closest friend at work",
+            "I got passed over again and I don't even know why",
+            "the project I spent a year on got cancelled",
+            "I got laid off this morning",
+            "I messed up the presentation and everyone saw it",
+            "nobody showed up to my going-away lunch",
+        ),
+        "family": (
+            "grandma passed away on {day}",
+            "my parents told us they're getting divorced",
+            "{relative} is too sick to travel for the holidays",
+            "we had to sell the house I grew up in",
+            "dad forgot my birthday again",
+            "my sister and I had a fight and she's not speaking to me",
+        ),
+        "online": (
+            "my old friends posted pictures from a trip I wasn't invited on",
+            "I lost all my photos when my phone died",
+            "the online friend I talked to every day stopped replying",
+            "my fundraiser only got two donations",
+            "someone left a cruel comment about my weight and I keep rereading it",
+        ),
+    },
+    "surprise": {
+        "casual": (
+            "{name} showed up at my door after five years",
+            "I found {money} in an old jacket",
+            "my quiet neighbour turned out to be a famous drummer",
+            "the café gave me my order for free for no reason",
+            "my friends threw me a party I knew nothing about",
+            "it snowed in the middle of {month}",
+            "I bumped into my ex's mom at the airport",
+        ),
+        "work": (
+            "{boss} announced they're quitting, effective Friday",
+            "the company is being bought out",
+            "they moved me to a completely different team overnight",
+            "{coworker} turned out to be the CEO's son",
+            "the client cancelled the contract after calling it a done deal",
+            "they gave everyone the day off with no warning",
+        ),
+        "family": (
+            "my parents announced they're moving to Portugal",
+            "{relative} is pregnant with twins",
+            "my brother eloped and told us after the fact",
+            "I found out I have a half-sister",
+            "grandpa signed up for skydiving at eighty",
+            "mom dyed her hair bright blue",
+        ),
+        "online": (
+            "a celebrity followed me back out of nowhere",
+            "my old video randomly got a million views overnight",
+            "the account I've been chatting with turned out to be my cousin",
+            "I won an auction I forgot I'd even bid on",
+            "my favourite band announced a reunion tour",
+        ),
+    },
+}
+
+# Situation templates over `SITUATION_SLOTS`, any register; split-assigned like `EVENTS`.
+SITUATIONS = {
+    "anger": (
+        "{person} {offense}", "I found out {person} {offense}", "{person} {offense}, again",
+        "{person} {offense} and then acted like nothing happened", "for the third time this week, {person} {offense}",
+        "{person} {offense} and didn't even say sorry", "I just learned that {person} {offense}",
+        "{person} {offense} right in front of me",
+    ),
+    "contempt": (
+        "{person} {showoff}", "of course {person} {showoff}", "{person} {showoff}, as if anyone asked",
+        "{person} {showoff} like it's some kind of achievement", "once again {person} {showoff}",
+        "{person} {showoff} and expected applause", "at dinner {person} {showoff}",
+    ),
+    "disgust": (
+        "I found {gross} in {dirty_place}", "there was {gross} in {dirty_place}",
+        "someone left {gross} in {dirty_place}",
+        "I just learned {person} {immoral}", "I almost touched {gross} in {dirty_place}",
+        "{person} {immoral} and laughed about it", "I reached into {dirty_place} and felt {gross}",
+    ),
+    "fear": (
+        "I think {threat}", "the thing is, {threat}", "I'm still waiting on {worry}", "{threat} and I'm home alone",
+        "I just got a call saying {threat}", "it's late and {threat}", "I can't stop thinking about {worry}",
+    ),
+    "happy": (
+        "I just found out {win}", "after all this time, {win}", "{win} and I can't believe it", "finally, {win}",
+        "it's official: {win}", "so {win}", "I've been dying to tell you, {win}",
+    ),
+    "neutral": (
+        "I think {errand}", "so {errand}", "nothing big, {errand}", "{errand}, then home", "today {errand}",
+        "after work {errand}", "just so you know, {errand}",
+    ),
+    "sad": (
+        "I just found out {loss}", "{loss} and I don't know what to do", "it's been a week since {loss}",
+        "I keep thinking about how {loss}", "{loss}, and everything feels so quiet now", "last night {loss}",
+        "it still hasn't sunk in that {loss}",
+    ),
+    "surprise": (
+        "out of nowhere, {twist}", "I just found out {twist}", "turns out {twist}", "{twist}, just like that",
+        "nobody told me {twist}", "I only learned today that {twist}", "apparently {twist}",
+    ),
+}
+
+APPRAISALS = {
+    "anger": (
+        "That is so not okay.", "Who does that?", "I did everything right and they still screwed me over.",
+        "This is the third time this month.", "They didn't even apologise.", "I'm done being the nice one.",
+        "How is that fair?", "They knew exactly what they were doing.", "I'm sick of being walked all over.",
+        "Nobody gets to treat me like that.", "It's so disrespectful.", "Every single time, it's the same thing.",
+        "They had no right.", "I want an explanation, and I want it today.",
+    ),
+    "contempt": (
+        "Some people just can't help themselves.", "What a joke.", "It's honestly embarrassing for them.",
+        "I can't take them seriously anymore.", "That's the level we're dealing with.",
+        "Not worth a response, honestly.", "They think they're so much smarter than everyone.", "Clown behaviour.",
+        "It's almost impressive how little they know.", "Must be nice to be that confident and that wrong.",
+        "I expected nothing and I'm still disappointed.", "Bless their heart.", "Imagine being proud of that.",
+        "Pathetic, really.",
+    ),
+    "disgust": (
+        "That is so gross.", "I can't unsee it.", "Who lives like that?", "I think I'm going to be sick.",
+        "Just thinking about it makes my skin crawl.", "That's revolting.", "I'm never eating there again.",
+        "How is that even legal?", "It's vile, honestly.", "People are disgusting sometimes.",
+        "I need to bleach my brain.", "There's no excuse for that.", "Nasty. Just nasty.",
+        "I'll never look at them the same way.",
+    ),
+    "fear": (
+        "What if it's something serious?", "I don't know what I'll do if it goes wrong.",
+        "I keep imagining the worst.", "What if they come back?", "I can't stop thinking about what could happen.",
+        "I don't feel safe here anymore.", "Everything could fall apart.", "I have no idea what's coming.",
+        "What if I lose everything?", "I'm scared it's my fault.", "Something feels really wrong.",
+        "I don't think I can handle this.", "Please let it be nothing.", "I keep checking my phone every minute.",
+    ),
+    "happy": (
+        "All that work finally paid off!", "Best day in ages.", "I honestly can't believe my luck.",
+        "Everything is finally coming together.", "I've been waiting for this forever.", "Life is good right now.",
+        "This made my whole year.", "I'm so grateful.", "Things are really looking up.",
+        "I want to remember this moment.", "It's even better than I imagined.", "We did it!",
+        "I keep replaying it in my head.", "Today was a good day.",
+    ),
+    "neutral": (
+        "It is what it is.", "Nothing special, really.", "Pretty standard day.", "No complaints.",
+        "Same as usual.", "It's fine either way.", "Nothing much to report.", "We'll see how it goes.",
+        "Just the usual routine.", "That's about it.", "Doesn't really matter to me.", "Should be straightforward.",
+        "Just checking it off the list.", "Nothing to worry about.",
+    ),
+    "sad": (
+        "I keep thinking it's my fault.", "Nothing feels the same anymore.", "I miss how things used to be.",
+        "I don't really know what to do with myself.", "It just feels empty.",
+        "I really thought it would work out.", "I keep hoping I'll wake up and it won't be true.",
+        "Everything reminds me of it.", "I guess I wasn't good enough.", "It's hard to see the point right now.",
+        "I wish I'd said goodbye properly.", "I'm tired of losing people.",
+        "It was the one thing I was looking forward to.",
+    ),
+    "surprise": (
+        "I did not see that coming.", "Where did that even come from?", "I'm still trying to wrap my head around it.",
+        "Out of nowhere!", "Of all the things to happen today.", "Nobody saw this coming.", "I had no idea.",
+        "It came completely out of the blue.", "I had to read it three times.", "Who would have guessed?",
+        "That's the last thing I expected.", "I'm honestly speechless.", "Plot twist of the year.",
+    ),
+}
+
+BODILY = {
+    "anger": (
+        "my jaw is clenched so hard it hurts", "my face is burning", "I'm literally shaking",
+        "I slammed the door without thinking", "my blood is boiling", "I had to walk around the block to cool off",
+        "my hands are balled into fists", "I can feel my pulse in my temples",
+        "I've been grinding my teeth all afternoon", "I wanted to throw my phone across the room",
+    ),
+    "contempt": (
+        "I rolled my eyes so hard it hurt", "I just smirked", "I couldn't stop shaking my head",
+        "I let out the longest sigh", "I gave them a slow clap", "I didn't even look up from my phone",
+        "I snorted out loud", "I raised an eyebrow and walked away", "my lip curled before I could stop it",
+    ),
+    "disgust": (
+        "my stomach turned", "I actually gagged", "I can still taste it in the back of my throat",
+        "my skin is crawling", "I washed my hands three times", "I lost my appetite completely",
+        "I had to step outside for air", "I felt queasy for an hour", "my nose wrinkled on its own", "I shuddered",
+    ),
+    "fear": (
+        "my heart is pounding", "my hands went ice cold", "I can't breathe properly", "I haven't slept at all",
+        "my stomach is in knots", "I froze", "I keep jumping at every sound", "my legs are still shaking",
+        "I feel dizzy", "I broke out in a cold sweat",
+    ),
+    "happy": (
+        "I can't stop smiling", "I'm literally bouncing around the kitchen", "I screamed into a pillow",
+        "I did a little dance in the hallway", "my cheeks hurt from grinning", "I teared up in the best way",
+        "I jumped up and down like a kid", "I've been humming all day", "I laughed the whole way home",
+    ),
+    "neutral": (
+        "I'm just sitting here with my coffee", "I'm on the couch", "I'm half watching the TV",
+        "I'm eating lunch at my desk", "I'm waiting for the kettle", "I'm folding laundry",
+        "I'm walking to the bus stop", "I'm sitting in the car outside",
+    ),
+    "sad": (
+        "I cried in the car for twenty minutes", "my chest feels heavy", "I haven't eaten since yesterday",
+        "I can't get out of bed", "my eyes are still puffy", "there's a lump in my throat",
+        "I keep tearing up at random", "I feel completely drained", "I just stared at the wall for an hour",
+        "I've been sleeping all day",
+    ),
+    "surprise": (
+        "my jaw dropped", "I did a double take", "I almost dropped my phone", "I had to sit down",
+        "I gasped out loud", "I laughed out of pure shock", "I stared at the screen for a full minute",
+        "my eyebrows went straight up", "I spat out my coffee",
+    ),
+}
+
+ACTIONS = {
+    "anger": (
+        "I want to scream", "I'm about to march into their office", "I'm writing a very strongly worded email",
+        "I'm not letting this go", "I need to punch a pillow", "I'm going to give them a piece of my mind",
+        "I told them exactly what I think", "I'm seriously thinking about quitting over this",
+    ),
+    "contempt": (
+        "I'm not even going to dignify that with a response", "I just walked away", "I muted them",
+        "I'm not wasting my breath", "I let them keep talking so everyone could hear it",
+        "I'm done pretending to be impressed",
+    ),
+    "disgust": (
+        "I threw the whole thing in the trash", "I scrubbed everything with bleach", "I spat it right out",
+        "I'm never touching that again", "I blocked them immediately", "I had to leave the room",
+    ),
+    "fear": (
+        "I want to hide under the covers", "I locked every door twice",
+        "I called my sister to stay on the phone with me", "I keep refreshing my email",
+        "I'm too scared to open the letter", "I'm sleeping with the lights on", "I almost called the police",
+    ),
+    "happy": (
+        "I want to tell everyone", "I'm buying cake for the whole office", "I called my mom right away",
+        "we're going out to celebrate tonight", "I already booked the restaurant", "I took a hundred pictures",
+    ),
+    "neutral": (
+        "I'll deal with it tomorrow", "I'll probably just make pasta tonight",
+        "I'm going to finish this episode and sleep", "I'll send the file after lunch",
+        "I'll pick it up on the way home", "I'll check again later",
+    ),
+    "sad": (
+        "I just want to stay in bed", "I've been looking at old photos all night",
+        "I skipped practice because I couldn't face anyone", "I keep listening to our song",
+        "I cancelled all my plans", "I don't want to talk to anyone",
+    ),
+    "surprise": (
+        "I called three people to make sure it was real", "I checked the date to make sure it wasn't a prank",
+        "I reread the message like ten times", "I stopped in the middle of the street",
+        "I screenshotted it right away",
+    ),
+}
+
+# ----------------------------------------------------------------------------------------------------------------
+# The other speaker
+# ----------------------------------------------------------------------------------------------------------------
+
+OPENERS = {
+    "casual": (
+        "Hey, what's up?", "How's your day going?", "Hey {focal}, got a sec?", "What's new?", "How was {social}?",
+        "Long time no see! How are things?", "Hey, you free to talk?", "So how's everything?",
+    ),
+    "work": (
+        "Morning. How did the {work_item} go?", "Hey, do you have a minute before the standup?",
+        "How was the meeting with {boss}?", "Any updates on the {work_item}?", "Hey {focal}, how's the week going?",
+        "Did you get my email about the {work_item}?",
+    ),
+    "family": (
+        "Hi sweetie, how was your day?", "Hey, did you call grandma back?", "How's everything at home?",
+        "Did you talk to {relative}?", "Dinner's almost ready. How was your day?", "Hey, are you coming {day}?",
+    ),
+    "online": (
+        "hey u there?", "yo what's up", "did you see my message", "how's it going", "sup",
+        "hey, you around?", "any news?",
+    ),
+}
+
+FOLLOW_UPS = (
+    "What happened?", "Wait, what do you mean?", "And then what?", "Seriously?", "How come?", "What did they say?",
+    "Tell me more.", "Oh?", "Since when?", "Who told you?", "Hm. And?", "Okay, go on.", "When was this?",
+    "Huh. How?", "Wait, really?", "What are you going to do?", "Did you say anything?", "How are you holding up?",
+)
+
+REACTIONS = {
+    "anger": (
+        "That's not okay.", "Ugh, I'd be mad too.", "Wow, that's really unfair.", "Okay, take a breath.",
+        "Did you say anything to them?", "You have every right to be upset.",
+    ),
+    "contempt": (
+        "Wow, tell me how you really feel.", "Harsh, but fair.", "Okay, that's a little harsh.",
+        "Ha, you really can't stand them, huh?", "Some people, right?",
+    ),
+    "disgust": (
+        "Ew, stop.", "That's so gross.", "Please tell me you threw it out.", "I did not need that image.",
+        "Okay, I just lost my appetite.",
+    ),
+    "fear": (
+        "Hey, breathe. You're going to be okay.", "Do you want me to come over?", "That sounds scary.",
+        "Have you told anyone else?", "Stay on the phone with me.", "Try not to panic yet.",
+    ),
+    "happy": (
+        "That's amazing!", "Congrats!!", "I'm so happy for you!", "You deserve it.", "Okay, we're celebrating.",
+        "Yes! Finally!",
+    ),
+    "neutral": ("Cool.", "Okay, sounds good.", "Got it.", "Makes sense.", "Alright.", "Nice, okay."),
+    "sad": (
+        "Oh no, I'm so sorry.", "That's really rough.", "Do you want to talk about it?",
+        "I'm here if you need anything.", "That's heartbreaking.", "Come here, I'm sorry.",
+    ),
+    "surprise": (
+        "No way!", "Wait, for real?", "Where did that come from?", "I did not see that coming either.",
+        "Shut up, really?", "Get out of here!",
+    ),
+}
+
+CLOSERS = (
+    "Okay, talk later.", "Let me know how it goes.", "See you tomorrow.", "Call me tonight?", "Keep me posted.",
+    "I have to run, text me later.", "Want to grab lunch tomorrow?", "Okay, I'll see you at six.",
+)
+
+# Prompts of the optional language-model backend; split-assigned like every other template.
+LLM_PROMPTS = (
+    "Write a short conversation of {n} lines between {focal} and {other}. {focal} feels {emotion} because {event}. "
+    "Each line starts with the speaker's name.\n{focal}:",
+    "The following is a chat between {focal} and {other}. {focal} is {emotion}: {event}.\n{focal}:",
+    "Dialogue ({n} turns). Speaker {focal} tells {other} that {event}, and sounds {emotion}.\n{focal}:",
+    "{focal} and {other} are talking. {focal} just found out that {event} and feels {emotion}.\n"
+    "{other}: Hey, what's up?\n{focal}:",
+    "A realistic {register} conversation. {focal} feels {emotion}. Situation: {event}.\n{focal}:",
+    "Transcript of a {register} conversation between {focal} and {other} after {event}. {focal} is {emotion}."
+    "\n{focal}:",
+)
+
+__all__ = [
+    "ACTIONS",
+    "APPRAISALS",
+    "BODILY",
+    "CLOSERS",
+    "CONTINUATIONS",
+    "EVENTS",
+    "EXPLICIT",
+    "FILLERS",
+    "FOLLOW_UPS",
+    "FRAMES",
+    "INTENSITY_MODIFIERS",
+    "INTERJECTIONS",
+    "LLM_PROMPTS",
+    "NAMES",
+    "ONLINE_TAGS",
+    "OPENERS",
+    "REACTIONS",
+    "REGISTERS",
+    "SITUATIONS",
+    "SITUATION_SLOTS",
+    "SLOTS",
+    "TAILS",
+]
