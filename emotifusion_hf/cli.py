@@ -18,6 +18,16 @@ def _handler(module: str, function: str):
     return run
 
 
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emotifusion", description="Emotion recognition from a face image and a dialogue.")
     parser.add_argument("--version", action="version", version=f"emotifusion-hf {__version__}")
@@ -35,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test")
     evaluate.add_argument("--output-dir", default=None, help="where eval_report.json and the plots go (default: --model)")
     evaluate.add_argument("--batch-size", type=int, default=32)
+    evaluate.add_argument("--agreement-levels", type=float, nargs="+", default=None, metavar="LEVEL",
+                          help="text/face agreement levels to re-pair the test faces at (default: 1 0.75 0.5 0.25 0)")
+    evaluate.add_argument("--seed", type=int, default=0, help="seed of the re-pairing")
+    evaluate.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
     evaluate.set_defaults(handler=_handler("training.evaluate", "run_evaluate"))
 
     predict = commands.add_parser("predict", help="emotion scores for a face image and/or a text")
@@ -43,9 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--text", default=None, help="the utterance or dialogue (turns separated by ' || ')")
     predict.add_argument("--inputs", default=None, help="batch mode: a .jsonl or .csv file with image/text columns")
     predict.add_argument("--output", default=None, help="batch mode: the .jsonl file to write (default: stdout)")
-    predict.add_argument("--top-k", type=int, default=None)
+    predict.add_argument("--top-k", type=_positive_int, default=None)
     predict.add_argument("--detect-face", action="store_true", help="crop the largest face found by OpenCV")
-    predict.add_argument("--batch-size", type=int, default=16)
+    predict.add_argument("--batch-size", type=_positive_int, default=16)
     predict.add_argument("--json", action="store_true", help="print JSON instead of a table")
     predict.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
     predict.add_argument("--quantize", action="store_true", help="int8 linear layers on CPU (bfloat16 on GPU): faster")

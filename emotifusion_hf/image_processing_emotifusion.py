@@ -5,7 +5,7 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 from transformers.image_processing_utils import BaseImageProcessor, BatchFeature
 from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD, PILImageResampling
 
@@ -14,9 +14,28 @@ from transformers.image_utils import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
 # tiny file declaring a huge canvas) fails here instead of exhausting memory.
 MAX_IMAGE_PIXELS = 64_000_000
 
+# Float arrays may dip this far below 0 through rounding (colour conversions, resampling) and are still accepted.
+_FLOAT_ROUNDING_TOLERANCE = 1e-3
+
 # Modes that PIL converts to RGB directly and correctly.
 _DIRECT_RGB_MODES = {"RGB", "L", "CMYK", "YCbCr", "LAB", "HSV", "1"}
 _ALPHA_MODES = {"RGBA", "LA", "RGBa", "La", "PA"}
+
+# The only decoders an input file or buffer may reach: the common photo formats (JPEG covers multi-picture MPO;
+# AVIF and HEIF when their plugins are installed). Exotic PIL plugins (EPS, which runs Ghostscript, and rarely used
+# formats with a history of decoder bugs) never see untrusted input.
+IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "DIB", "GIF", "TIFF", "PPM", "TGA", "ICO", "AVIF", "HEIF")
+
+
+def is_url(source) -> bool:
+    """Whether a path-like input is a URL (`scheme://...`: http, https, ftp, file, s3, ...; or an inline `data:`
+    URI). URLs are never fetched. A one-letter scheme is a Windows drive letter, not a URL."""
+    if not isinstance(source, str):
+        return False
+    source = source.strip()
+    scheme, separator, _ = source.partition("://")
+    is_scheme = len(scheme) > 1 and scheme[0].isalpha() and all(char.isalnum() or char in "+.-" for char in scheme)
+    return bool(separator) and is_scheme or source[:5].lower() == "data:"
 
 
 def _describe(image) -> str:
@@ -31,10 +50,17 @@ def _describe(image) -> str:
     return f"input of type {type(image).__name__}"
 
 
+def _installed_formats() -> tuple[str, ...]:
+    """The allowed formats whose PIL plugin is installed (`Image.open` rejects a name it does not know)."""
+    Image.init()  # registers every plugin once; later calls return at once
+    return tuple(name for name in IMAGE_FORMATS if name in Image.OPEN)
+
+
 def _open_image(source, description: str, draft_size: int | None = None) -> Image.Image:
     """Open a path or bytes with PIL and decode it now, so a broken file fails here with its name."""
+    formats = _installed_formats()
     try:
-        image = Image.open(source)
+        image = Image.open(source, formats=formats)
         if image.width * image.height > MAX_IMAGE_PIXELS:
             raise Image.DecompressionBombError(
                 f"{image.width}x{image.height} pixels exceeds the limit of {MAX_IMAGE_PIXELS:,}"
@@ -45,13 +71,21 @@ def _open_image(source, description: str, draft_size: int | None = None) -> Imag
         image.load()
     except Image.DecompressionBombError as error:
         raise OSError(f"Refusing {description}: it is too large to decode safely ({error}).") from None
+    except UnidentifiedImageError:
+        raise OSError(
+            f"Cannot read {description}: it is not an image in a supported format ({', '.join(formats)})."
+        ) from None
     except (OSError, SyntaxError, ValueError) as error:
         raise OSError(f"Cannot read {description}: {error}") from None
     return image
 
 
 def _array_to_pil(array: np.ndarray, description: str) -> Image.Image:
-    """A (H, W), (H, W, C) or (C, H, W) array of uint8, uint16, bool or float in [0, 1] / [0, 255] -> PIL."""
+    """A (H, W), (H, W, C) or (C, H, W) array of uint8, uint16, bool or float in [0, 1] / [0, 255] -> PIL.
+
+    A leading batch axis of size 1 ((1, C, H, W) or (1, H, W, C)) is one image."""
+    if array.ndim == 4 and array.shape[0] == 1:
+        array = array[0]
     if array.ndim == 3 and array.shape[0] in (1, 3, 4) and array.shape[-1] not in (1, 3, 4):
         array = np.moveaxis(array, 0, -1)
     if array.ndim == 3 and array.shape[-1] == 1:
@@ -70,8 +104,15 @@ def _array_to_pil(array: np.ndarray, description: str) -> Image.Image:
     elif np.issubdtype(array.dtype, np.floating):
         if not np.isfinite(array).all():
             raise ValueError(f"Cannot use {description} as an image: it contains NaN or infinite values.")
+        if array.min(initial=0.0) < -_FLOAT_ROUNDING_TOLERANCE:
+            # Negative pixels are usually already-normalised `pixel_values`; clipping them would give a black image.
+            raise ValueError(
+                f"Cannot use {description} as an image: float values must be in [0, 1] or [0, 255] "
+                f"(got a minimum of {array.min():.3g}); pass raw pixels, not normalised ones."
+            )
         scale = 255.0 if array.max(initial=0.0) <= 1.0 else 1.0
-        array = np.clip(np.rint(array.astype(np.float32) * scale), 0, 255).astype(np.uint8)
+        # Clip before narrowing, so values above the float32 range do not overflow to inf.
+        array = np.rint(np.clip(array * scale, 0, 255)).astype(np.uint8)
     elif np.issubdtype(array.dtype, np.integer):
         if array.min(initial=0) < 0 or array.max(initial=0) > 255:
             raise ValueError(
@@ -82,6 +123,25 @@ def _array_to_pil(array: np.ndarray, description: str) -> Image.Image:
     else:
         raise ValueError(f"Cannot use {description} as an image: unsupported dtype {array.dtype}.")
     return Image.fromarray(np.ascontiguousarray(array))
+
+
+def _tensor_to_numpy(tensor, description: str) -> np.ndarray:
+    """A torch tensor of any layout (sparse too) and dtype numpy can hold (bfloat16 is widened) -> a numpy array."""
+    import torch
+
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(
+            f"Unsupported {description}: pass a file path, bytes, a PIL image, a numpy array or a torch tensor."
+        )
+    tensor = tensor.detach()
+    if tensor.layout != torch.strided:
+        tensor = tensor.to_dense()
+    if tensor.dtype == torch.bfloat16:
+        tensor = tensor.float()
+    try:
+        return tensor.cpu().numpy()
+    except TypeError as error:
+        raise ValueError(f"Cannot use {description} as an image: {error}.") from None
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
@@ -118,7 +178,7 @@ def load_image(image, draft_size: int | None = None) -> Image.Image:
     description = _describe(image)
     if isinstance(image, (str, os.PathLike)):
         path = os.fspath(image)
-        if path.startswith(("http://", "https://")):
+        if is_url(path):
             raise ValueError(
                 f"Cannot use {description}: URL inputs are not fetched by EmotiFusion; download the file and pass "
                 "its path, bytes or a PIL image."
@@ -127,6 +187,11 @@ def load_image(image, draft_size: int | None = None) -> Image.Image:
             raise FileNotFoundError(f"Image file not found: {path!r}")
         if os.path.isdir(path):
             raise IsADirectoryError(f"Expected an image file but got a directory: {path!r}")
+        if not os.path.isfile(path):
+            # A FIFO would block forever and a device never ends.
+            raise OSError(f"Cannot read {description}: it is not a regular file (a pipe, socket or device).")
+        if os.path.getsize(path) == 0:
+            raise OSError(f"Cannot read {description}: the file is empty (0 bytes).")
         image = _open_image(path, description, draft_size)
     elif isinstance(image, (bytes, bytearray)):
         if not image:
@@ -137,7 +202,7 @@ def load_image(image, draft_size: int | None = None) -> Image.Image:
     elif isinstance(image, np.ndarray):
         image = _array_to_pil(image, description)
     elif type(image).__module__.startswith("torch"):
-        image = _array_to_pil(image.detach().cpu().numpy(), description)
+        image = _array_to_pil(_tensor_to_numpy(image, description), description)
     else:
         raise TypeError(
             f"Unsupported {description}: pass a file path, bytes, a PIL image, a numpy array or a torch tensor."
@@ -298,6 +363,8 @@ def make_image_list(images) -> list:
             raise ValueError("Got an empty list of images.")
         return list(images)
     if getattr(images, "ndim", None) == 4:
+        if len(images) == 0:
+            raise ValueError(f"Got an empty batch of images (shape {tuple(images.shape)}).")
         return list(images)
     return [images]
 

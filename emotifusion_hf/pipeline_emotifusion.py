@@ -122,6 +122,10 @@ class EmotionFusionPipeline(Pipeline):
             preprocess_params["detect_face"] = bool(detect_face)
             postprocess_params["detect_face"] = bool(detect_face)
         if face_margin is not None:
+            if isinstance(face_margin, bool) or not isinstance(face_margin, (int, float)):
+                raise TypeError(f"`face_margin` must be a number, got {type(face_margin).__name__}.")
+            if not 0 <= face_margin < float("inf"):  # NaN fails the comparison too
+                raise ValueError(f"`face_margin` must be a finite number >= 0, got {face_margin!r}.")
             preprocess_params["face_margin"] = float(face_margin)
         if top_k is not None:
             if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
@@ -152,8 +156,9 @@ class EmotionFusionPipeline(Pipeline):
         preprocess_params, forward_params, postprocess_params = self._sanitize_parameters(**kwargs)
         preprocess_params = {**self._preprocess_params, **preprocess_params}
         postprocess_params = {**self._postprocess_params, **postprocess_params}
-        batch_size = batch_size or self._batch_size or 1
-        if not isinstance(batch_size, int) or batch_size < 1:
+        if batch_size is None:
+            batch_size = self._batch_size or 1
+        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
             raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}.")
 
         results = []
@@ -209,6 +214,10 @@ class EmotionFusionPipeline(Pipeline):
             try:
                 features = self.processor.image_processor(images, face_boxes=face_boxes, return_tensors="pt")
             except (OSError, ValueError, TypeError) as error:
+                culprit = _first_unloadable(samples)
+                if culprit is not None:
+                    offset, culprit_error = culprit
+                    raise type(culprit_error)(f"Input {first_index + offset} image: {culprit_error}") from None
                 raise type(error)(f"Input batch starting at {first_index}: {error}") from None
             model_inputs.update(features)
             model_inputs["image_present"] = torch.tensor(image_present)
@@ -236,6 +245,14 @@ class EmotionFusionPipeline(Pipeline):
 
     def postprocess(self, model_outputs, top_k: int | None = None, return_modalities: bool = False, detect_face=False):
         id2label = self.model.config.id2label
+        finite = torch.isfinite(model_outputs["logits"]).all(dim=-1)
+        if not finite.all():
+            # Only broken weights (or an overflow on the reduced-precision path) get here; never return NaN scores.
+            rows = [int(row) for row in torch.nonzero(~finite).flatten()]
+            raise ValueError(
+                f"The model produced non-finite logits for batch row(s) {rows}; its weights may be corrupt "
+                "(or, with `quantize=True` on an accelerator, out of bfloat16 range)."
+            )
         temperature = float(getattr(self.model.config, "temperature", 1.0) or 1.0)
         fused = torch.softmax(model_outputs["logits"].float() / temperature, dim=-1).cpu()
         image_only = _softmax_or_none(model_outputs["image_logits"])
@@ -255,6 +272,18 @@ class EmotionFusionPipeline(Pipeline):
                 result["face_found"] = model_outputs["face_found"][row]
             results.append(result)
         return results
+
+
+def _first_unloadable(samples):
+    """`(offset, error)` of the first sample whose image cannot be loaded, to name it when a batch fails."""
+    for offset, sample in enumerate(samples):
+        if sample["image"] is None:
+            continue
+        try:
+            load_image(sample["image"])
+        except (OSError, ValueError, TypeError) as error:
+            return offset, error
+    return None
 
 
 def _blank_image():

@@ -7,6 +7,7 @@ import sys
 
 from transformers import AutoModel, AutoProcessor
 
+from .image_processing_emotifusion import is_url
 from .pipeline_emotifusion import EmotionFusionPipeline
 
 
@@ -20,21 +21,31 @@ def load_pipeline(model: str, device=None, quantize: bool = False) -> EmotionFus
         raise FileNotFoundError(f"Model folder not found: {model!r}")
     if os.path.isdir(model) and not os.path.isfile(os.path.join(model, "config.json")):
         raise FileNotFoundError(f"{model!r} is not a checkpoint folder: it has no config.json.")
+    device = check_device(device)
     loaded_model = AutoModel.from_pretrained(model)
     processor = AutoProcessor.from_pretrained(model)
-    if device is None:
-        import torch
-
-        device = "cuda" if torch.cuda.is_available() else "cpu"
     return EmotionFusionPipeline(model=loaded_model, processor=processor, device=device, quantize=quantize)
+
+
+def check_device(device):
+    """`device` as a `torch.device` (default: CUDA when available); an unknown or absent device is a `ValueError`
+    naming it, checked before the model loads."""
+    import torch
+
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        parsed = torch.device(device)
+        torch.empty(0, device=parsed)  # an unknown type, a missing driver or a bad index fails here
+    except (RuntimeError, TypeError, AssertionError) as error:
+        raise ValueError(f"Device {device!r} cannot be used on this machine: {error}") from None
+    return parsed
 
 
 def parse_text(text):
     """CLI text: a plain string, or dialogue turns separated by `||` (`"You're late. || Sorry, the bus."`)."""
-    if text is None:
-        return None
-    if isinstance(text, list):
-        return text
+    if not isinstance(text, str):
+        return text  # None, a list of turns from a JSONL row, or a wrong type the pipeline names
     if TURN_SEPARATOR in text:
         return [turn.strip() for turn in text.split(TURN_SEPARATOR)]
     return text
@@ -46,9 +57,26 @@ def read_inputs(path: str) -> list[dict]:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"Inputs file not found: {path!r}")
     base = os.path.dirname(os.path.abspath(path))
+    if not path.endswith((".jsonl", ".csv")):
+        raise ValueError(f"Inputs file must end in .jsonl or .csv: {path!r}")
+    try:
+        rows = _read_rows(path)
+    except UnicodeDecodeError as error:
+        raise ValueError(f"Inputs file {path!r} is not UTF-8 text ({error.reason} at byte {error.start}).") from None
+    except csv.Error as error:
+        raise ValueError(f"Inputs file {path!r} is not valid CSV: {error}") from None
+    for row in rows:
+        image = row.get("image")
+        if isinstance(image, str) and image and not os.path.isabs(image) and not is_url(image):
+            row["image"] = os.path.join(base, image)
+    return rows
+
+
+def _read_rows(path: str) -> list[dict]:
+    # utf-8-sig: spreadsheet exports often start with a byte-order mark, which would otherwise join the first header.
     rows = []
     if path.endswith(".jsonl"):
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8-sig") as handle:
             for line_number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
@@ -60,16 +88,10 @@ def read_inputs(path: str) -> list[dict]:
                     rows.append({"line": line_number, "error": f"line {line_number}: not a JSON object ({error})"})
                     continue
                 rows.append({"line": line_number, **row})
-    elif path.endswith(".csv"):
-        with open(path, encoding="utf-8", newline="") as handle:
+    else:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
             for line_number, row in enumerate(csv.DictReader(handle), start=2):
                 rows.append({"line": line_number, **{key: (value or None) for key, value in row.items() if key}})
-    else:
-        raise ValueError(f"Inputs file must end in .jsonl or .csv: {path!r}")
-    for row in rows:
-        image = row.get("image")
-        if isinstance(image, str) and image and not os.path.isabs(image) and not image.startswith(("http://", "https://")):
-            row["image"] = os.path.join(base, image)
     return rows
 
 
@@ -83,6 +105,8 @@ def _row_input(row: dict) -> dict:
 def predict_rows(pipe, rows: list[dict], batch_size: int, **pipe_kwargs):
     """Yield one result per row, in order. A batch that fails is retried row by row, so one bad row is reported in
     its own result and the others are still answered."""
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}.")
     for start in range(0, len(rows), batch_size):
         chunk = rows[start : start + batch_size]
         prepared, results = [], [None] * len(chunk)
@@ -92,7 +116,7 @@ def predict_rows(pipe, rows: list[dict], batch_size: int, **pipe_kwargs):
                 continue
             try:
                 prepared.append((offset, _row_input(row)))
-            except ValueError as error:
+            except (ValueError, TypeError) as error:
                 results[offset] = {"error": str(error)}
         try:
             outputs = pipe([item for _, item in prepared], batch_size=batch_size, **pipe_kwargs) if prepared else []
@@ -112,6 +136,18 @@ def predict_rows(pipe, rows: list[dict], batch_size: int, **pipe_kwargs):
 
 def _format_table(scores: list[dict]) -> str:
     return "\n".join(f"{item['label']:>9}  {item['score']:6.3f}  {'#' * round(item['score'] * 40)}" for item in scores)
+
+
+def _check_image_path(path: str) -> None:
+    """Fail before the model loads when `--image` cannot be an image file; the message names it."""
+    if is_url(path):
+        raise ValueError(f"--image {path!r} is a URL; URLs are not fetched: download the file and pass its path.")
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"--image expects an image file but got a directory: {path!r}")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"Image file not found: {path!r}")
+    if not os.path.isfile(path):
+        raise OSError(f"--image {path!r} is not a regular file (a pipe, socket or device).")
 
 
 def run_predict(args) -> int:
@@ -135,8 +171,8 @@ def run_predict(args) -> int:
         return 0
     if args.image is None and args.text is None:
         raise ValueError("Give --image, --text (or both), or --inputs FILE.")
-    if args.image is not None and not os.path.isfile(args.image):
-        raise FileNotFoundError(f"Image file not found: {args.image!r}")
+    if args.image is not None:
+        _check_image_path(args.image)
     pipe = load_pipeline(args.model, args.device, args.quantize)
     result = pipe({"image": args.image, "text": parse_text(args.text)}, **pipe_kwargs)
     if args.json:
@@ -149,4 +185,4 @@ def run_predict(args) -> int:
     return 0
 
 
-__all__ = ["load_pipeline", "parse_text", "predict_rows", "read_inputs", "run_predict"]
+__all__ = ["check_device", "load_pipeline", "parse_text", "predict_rows", "read_inputs", "run_predict"]

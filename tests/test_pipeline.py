@@ -162,7 +162,8 @@ named = pipeline("emotion-fusion", model=checkpoint, trust_remote_code=True, dev
 inferred = pipeline(model=checkpoint, trust_remote_code=True, device="cpu")
 a = named({"image": face, "text": "Seriously? You ate my cake?"})
 b = inferred([{"image": face, "text": "Seriously? You ate my cake?"}, {"text": "hello"}], batch_size=2)
-assert a == b[0], (a, b[0])
+assert [x["label"] for x in a] == [x["label"] for x in b[0]], (a, b[0])
+assert max(abs(x["score"] - y["score"]) for x, y in zip(a, b[0])) < 1e-5, (a, b[0])
 assert abs(sum(item["score"] for item in a) - 1) < 1e-5
 print("PIPELINE", type(named).__name__, type(named).__module__, a[0]["label"])
 """

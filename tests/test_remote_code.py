@@ -88,7 +88,8 @@ def test_remote_code_files_import_only_siblings_and_declared_packages(tmp_path):
 
     package_dir = __import__("pathlib").Path(emotifusion_hf.__file__).parent
     # Module level: the standard library pieces used and the declared dependencies a Hub user has.
-    allowed = {"os", "io", "collections", "dataclasses", "typing", "numpy", "torch", "timm", "transformers", "PIL"}
+    standard_library = {"os", "io", "re", "math", "stat", "warnings", "collections", "dataclasses", "typing"}
+    allowed = standard_library | {"numpy", "torch", "timm", "transformers", "PIL"}
     # Inside functions only: optional extras, imported when the feature that needs them is used.
     optional = {"cv2"}
     for name in REMOTE_FILES:
