@@ -11,22 +11,27 @@ Three layouts are understood, detected automatically (`detect_layout`) or forced
   splits as `images/<split>` + `labels/<split>` or `<split>/images` + `<split>/labels` (the Roboflow export).
 
 Readers are generators: they walk the annotation files row by row and yield a record holding the image path and
-the face box; pixels are only decoded once, when `load_face`/`encode_face` is called on the record (the dataset
-builder does so while writing each example). Every bad row is skipped and counted by reason in a caller-supplied
-`collections.Counter`, or raised as a `BadRowError` naming the file and line when `strict=True`.
+the face box; pixels are decoded at most once, when `load_face`/`encode_face` is called on the record (the dataset
+builder does so while writing each example, through `encode_faces`; a JPEG kept as it is is not decoded at all).
+Every bad row is skipped and counted by reason in a caller-supplied `collections.Counter`, or raised as a
+`BadRowError` naming the file and line when `strict=True`.
 
 Split mapping: the official `validation.csv` becomes `test` (as the literature reports) and `validation` is a
 stratified slice of training. Folder and YOLO trees use their own split folders when present; a missing
 validation (and, without any held-out folder, test) split is carved out of training as a stratified slice.
 """
 
+import contextlib
 import csv
 import io
+import itertools
 import logging
 import math
+import multiprocessing
+import multiprocessing.pool
 import os
 import random
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
@@ -383,7 +388,22 @@ def _parse_affect(value, column: str, location: str) -> float | None:
 
 
 def _relative(path: str, root: str) -> str:
-    return os.path.relpath(path, root).replace(os.sep, "/")
+    # A plain path under `root` (the usual case, once per row) is cut without `os.path.relpath`'s normalisation,
+    # which costs as much as the rest of a CSV row's parsing; anything else takes `relpath`.
+    prefix = root if root.endswith(os.sep) else root + os.sep
+    if path.startswith(prefix):
+        rest = path[len(prefix):]
+        if rest and not any(part in ("", ".", "..") for part in rest.split(os.sep)):
+            return _printable(rest.replace(os.sep, "/"))
+    return _printable(os.path.relpath(path, root).replace(os.sep, "/"))
+
+
+def _printable(name: str) -> str:
+    """A file name that is not valid UTF-8 arrives from the OS with surrogate escapes, which no encoder accepts (the
+    dataset writer, seeded RNGs): its odd bytes are shown as `\\xNN` instead, so ids stay distinct and printable."""
+    if name.isascii():
+        return name
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 class _RowSink:
@@ -467,27 +487,41 @@ def _stream(passes: list, rows, skipped: Counter | None, strict: bool, wanted: s
         for record in rows(source_split, source, sink):
             split = holdout.assign(record.label) if holdout is not None else output_split
             if split in wanted:
-                yield replace(record, split=split)
+                yield record if record.split == split else replace(record, split=split)
 
 
 def _read_official_csv(csv_path: str, data_dir: str, image_root: str, sink: _RowSink) -> Iterator[FaceRecord]:
     name = _relative(csv_path, data_dir)
     with open(csv_path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
-        missing = [column for column in OFFICIAL_COLUMNS if column not in (reader.fieldnames or ())]
-        # Landmarks are not used, so a file without them is still readable.
-        missing = [column for column in missing if column != "facial_landmarks"]
-        if missing:
-            raise ValueError(
-                f"{name} is missing the column(s) {missing}; an official AffectNet list has {list(OFFICIAL_COLUMNS)} "
-                f"(found {reader.fieldnames})."
-            )
-        for row in reader:
-            location = f"{name}:{reader.line_num}"
-            try:
-                yield _parse_official_row(row, location, image_root, data_dir)
-            except BadRowError as error:
-                sink.reject(error)
+        with _csv_errors_named(name, reader):
+            missing = [column for column in OFFICIAL_COLUMNS if column not in (reader.fieldnames or ())]
+            # Landmarks are not used, so a file without them is still readable.
+            missing = [column for column in missing if column != "facial_landmarks"]
+            if missing:
+                raise ValueError(
+                    f"{name} is missing the column(s) {missing}; an official AffectNet list has "
+                    f"{list(OFFICIAL_COLUMNS)} (found {reader.fieldnames})."
+                )
+            for row in reader:
+                location = f"{name}:{reader.line_num}"
+                try:
+                    yield _parse_official_row(row, location, image_root, data_dir)
+                except BadRowError as error:
+                    sink.reject(error)
+
+
+@contextlib.contextmanager
+def _csv_errors_named(name: str, reader: csv.DictReader):
+    """A list that is not UTF-8 or not CSV becomes a `ValueError` naming the file and line, not a codec or csv
+    module traceback."""
+    try:
+        yield
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{name} is not UTF-8 text ({error.reason}); save the list as UTF-8.") from None
+    except csv.Error as error:
+        # The underlying reader counts the line that failed; the DictReader only counts rows that parsed.
+        raise ValueError(f"{name}:{reader.reader.line_num}: malformed CSV ({error}).") from None
 
 
 def _parse_official_row(row: dict, location: str, image_root: str, data_dir: str) -> FaceRecord:
@@ -625,8 +659,11 @@ def read_yolo_names(data_file: str) -> dict[int, int]:
     """
     import yaml
 
-    with open(data_file, encoding="utf-8") as handle:
-        data = yaml.safe_load(handle) or {}
+    try:
+        with open(data_file, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise ValueError(f"{data_file!r} is not a readable YAML file: {error}") from None
     if not isinstance(data, dict) or "names" not in data:
         raise ValueError(f"{data_file!r} has no `names:` entry listing the class names.")
     names = data["names"]
@@ -757,8 +794,12 @@ def _read_yolo_split(data_dir, images_dir, labels_dir, names, split, sink) -> It
             sink.reject(BadRowError("missing_file", label_name, f"no image named {stem!r} in {folder!r}"))
             continue
         image_id = _relative(image_path, data_dir)
-        with open(label_path, encoding="utf-8") as handle:
-            lines = [(number, line.strip()) for number, line in enumerate(handle, start=1) if line.strip()]
+        try:
+            with open(label_path, encoding="utf-8") as handle:
+                lines = [(number, line.strip()) for number, line in enumerate(handle, start=1) if line.strip()]
+        except UnicodeDecodeError as error:
+            sink.reject(BadRowError("unsupported_file", label_name, f"not a UTF-8 text label file ({error.reason})"))
+            continue
         if not lines:
             sink.reject(BadRowError("no_face", label_name, "the label file lists no box"))
             continue
@@ -846,40 +887,186 @@ def read_affectnet(
     )
 
 
-def _decode(record: FaceRecord, max_size: int | None) -> tuple[Image.Image, tuple[int, int, int, int] | None, bool]:
-    """Decode + crop; the flag says the pixels are exactly the stored JPEG's (so its bytes can be kept as they are)."""
-    source = record.image if isinstance(record.image, str) else io.BytesIO(record.image)
+# A kept JPEG whose end-of-image marker is missing (a truncated copy, the usual damage) or followed by extra bytes
+# is decoded to settle whether it is readable, at 1/8 scale: libjpeg still entropy-decodes every block, so damage
+# is found, but skips most of the inverse DCT and the colour conversion.
+_CHECK_SCALE = 8
+_JPEG_END = b"\xff\xd9"
+# Baseline, extended sequential and progressive frames: the ones libjpeg decodes.
+_JPEG_FRAME_MARKERS = frozenset({0xC0, 0xC1, 0xC2})
+# Huffman and quantisation tables, restart interval, comment, and application data other than APP1 (EXIF and XMP,
+# which may rotate the image).
+_JPEG_PLAIN_MARKERS = frozenset({0xC4, 0xDB, 0xDD, 0xFE, 0xE0, *range(0xE2, 0xF0)})
+# As `Image.thumbnail`: a JPEG that is shrunk anyway is decoded at 1/2..1/8 scale while it keeps at least this many
+# times the final size, and resampled from there.
+_REDUCING_GAP = 2.0
+
+
+def _read_image_bytes(record: FaceRecord) -> bytes:
+    if isinstance(record.image, bytes):
+        return record.image
     try:
-        with Image.open(source) as opened:
-            opened.load()  # decodes every pixel, so truncated files fail here and not in training
-            stored_as_jpeg = opened.format == "JPEG" and opened.mode == "RGB"
-            upright = opened.getexif().get(0x0112, 1) == 1
-            # Boxes refer to the stored pixels, so only whole images are turned upright.
-            image = opened.copy() if record.face_box is not None or upright else ImageOps.exif_transpose(opened)
+        with open(record.image, "rb") as handle:
+            return handle.read()
     except FileNotFoundError:
         raise BadRowError("missing_file", record.location, f"image {record.source_id!r} does not exist") from None
+    except OSError as error:
+        detail = f"cannot read image {record.source_id!r}: {error}"
+        raise BadRowError("unreadable_image", record.location, detail) from None
+
+
+def _plain_jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """
+    `(width, height)` of an 8-bit, 3-component (RGB) JPEG made of the common segments only and without APP1 (so
+    upright), read from its markers up to the scan: a tenth of `Image.open`'s cost. `None` for anything else,
+    which `Image.open` then examines.
+    """
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    position, size, end = 2, None, len(data)
+    while position + 4 <= end:
+        if data[position] != 0xFF:
+            return None
+        marker = data[position + 1]
+        if marker == 0xFF:  # fill byte before a marker
+            position += 1
+            continue
+        if marker == 0xDA:  # start of scan: the header is complete
+            return size
+        length = (data[position + 2] << 8) | data[position + 3]
+        if marker in _JPEG_FRAME_MARKERS:
+            if size is not None or length < 8 or position + 10 > end:
+                return None
+            precision, components = data[position + 4], data[position + 9]
+            height = (data[position + 5] << 8) | data[position + 6]
+            width = (data[position + 7] << 8) | data[position + 8]
+            if precision != 8 or components != 3 or not width or not height:
+                return None
+            size = (width, height)
+        elif marker not in _JPEG_PLAIN_MARKERS or length < 2:
+            return None
+        position += 2 + length
+    return None
+
+
+def _pixel_box(record: FaceRecord, width: int, height: int) -> tuple[int, int, int, int] | None:
+    """The record's face box in pixels of a `width` x `height` image, clamped to it (`None`: the whole image)."""
+    if record.face_box is None:
+        return None
+    x, y, box_width, box_height = record.face_box
+    if record.box_normalized:
+        x, y, box_width, box_height = x * width, y * height, box_width * width, box_height * height
+    left, top = max(0, round(x)), max(0, round(y))
+    right, bottom = min(width, round(x + box_width)), min(height, round(y + box_height))
+    if right <= left or bottom <= top:
+        given = tuple(round(value, 3) for value in record.face_box)
+        detail = f"face box {given} lies outside the {width}x{height} image"
+        raise BadRowError("box_outside_image", record.location, detail)
+    return left, top, right - left, bottom - top
+
+
+def _thumbnail_size(width: int, height: int, max_size: int | None) -> tuple[int, int] | None:
+    """The size `Image.thumbnail((max_size, max_size))` gives a `width` x `height` image; `None` when it fits."""
+    if max_size is None or max(width, height) <= max_size:
+        return None
+    aspect = width / height
+
+    def round_aspect(number, key):
+        return max(min(math.floor(number), math.ceil(number), key=key), 1)
+
+    if aspect <= 1:
+        return round_aspect(max_size * aspect, key=lambda n: abs(aspect - n / max_size)), max_size
+    return max_size, round_aspect(max_size / aspect, key=lambda n: 0 if n == 0 else abs(aspect - max_size / n))
+
+
+def _draft_for_shrinking(opened: Image.Image, region: tuple[int, int, int, int], target) -> float:
+    """Ask libjpeg for a 1/2..1/8-scale decode when `region` is shrunk to `target` anyway; returns the scale."""
+    if target is None or opened.format != "JPEG":
+        return 1.0
+    factor = min(region[2] / target[0], region[3] / target[1]) / _REDUCING_GAP
+    if factor < 2:
+        return 1.0
+    width, height = opened.size
+    drafted = opened.draft(None, (max(1, int(width / factor)), max(1, int(height / factor))))
+    return 1.0 if drafted is None else width / drafted[1][2]
+
+
+def _kept_as_stored(
+    record: FaceRecord, data: bytes, max_size: int | None
+) -> tuple[bool, tuple[int, int, int, int] | None]:
+    """
+    `(True, box)` when `data` is a complete, plain, upright RGB JPEG (see `_plain_jpeg_size`) whose box covers it
+    and that needs no shrinking, so its bytes are the face as they are; `(False, None)` when that takes decoding
+    to tell.
+    """
+    if not data.endswith(_JPEG_END):
+        return False, None
+    size = _plain_jpeg_size(data)
+    if size is None or (Image.MAX_IMAGE_PIXELS is not None and size[0] * size[1] > Image.MAX_IMAGE_PIXELS):
+        return False, None
+    box = _pixel_box(record, *size)
+    if box not in (None, (0, 0, *size)) or _thumbnail_size(*size, max_size) is not None:
+        return False, None
+    return True, box
+
+
+def _decode(
+    record: FaceRecord, max_size: int | None, *, keep_stored_jpeg: bool = False
+) -> tuple[Image.Image | None, tuple[int, int, int, int] | None, bytes | None]:
+    """
+    Read, decode, crop and shrink a record's face, reading and decoding its file once.
+
+    Returns `(image, box, None)`, or with `keep_stored_jpeg` and an upright RGB JPEG whose box covers the whole
+    image and needs no shrinking, `(None, box, the file's bytes)`: those pixels are exactly the stored JPEG's, so
+    its bytes are kept (no second lossy encoding). Such a file is checked, not decoded: its header must parse and
+    it must end with the end-of-image marker (a truncated copy does not); otherwise it is decoded at 1/8 scale.
+    """
+    data = _read_image_bytes(record)
+    if keep_stored_jpeg:
+        kept, box = _kept_as_stored(record, data, max_size)
+        if kept:
+            return None, box, data
+    try:
+        with Image.open(io.BytesIO(data)) as opened:
+            width, height = opened.size
+            box = _pixel_box(record, width, height)
+            upright = opened.getexif().get(0x0112, 1) == 1
+            if box is None and not upright:
+                # Boxes refer to the stored pixels, so only whole images are turned upright.
+                image = ImageOps.exif_transpose(opened)
+                if image.mode != "RGB":
+                    image = image.convert("RGB")
+                target = _thumbnail_size(image.width, image.height, max_size)
+                if target is not None:
+                    image.thumbnail((max_size, max_size), Image.Resampling.BICUBIC)
+                return image, box, None
+            region = box or (0, 0, width, height)
+            whole = region == (0, 0, width, height)
+            target = _thumbnail_size(region[2], region[3], max_size)
+            stored_rgb_jpeg = opened.format == "JPEG" and opened.mode == "RGB"
+            if keep_stored_jpeg and whole and target is None and upright and stored_rgb_jpeg:
+                # Its header parsed (EXIF and all); a complete file is kept without decoding a pixel.
+                if not data.endswith(_JPEG_END):
+                    opened.draft("RGB", (max(1, width // _CHECK_SCALE), max(1, height // _CHECK_SCALE)))
+                    opened.load()
+                return None, box, data
+            scale = _draft_for_shrinking(opened, region, target)
+            opened.load()  # decodes every pixel, so truncated files fail here and not in training
+            image = opened if opened.mode == "RGB" else opened.convert("RGB")
+            left, top, region_width, region_height = region
+            if target is not None:
+                scaled = (left / scale, top / scale, (left + region_width) / scale, (top + region_height) / scale)
+                image = image.resize(target, Image.Resampling.BICUBIC, box=scaled, reducing_gap=_REDUCING_GAP)
+            elif not whole:
+                image = image.crop((left, top, left + region_width, top + region_height))
+            elif image is opened:
+                image = opened.copy()  # closing the file releases the decoded pixels
+            return image, box, None
+    except BadRowError:
+        raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         detail = f"cannot decode image {record.source_id!r}: {error}"
         raise BadRowError("unreadable_image", record.location, detail) from None
-    box = None
-    if record.face_box is not None:
-        x, y, width, height = record.face_box
-        if record.box_normalized:
-            x, y, width, height = x * image.width, y * image.height, width * image.width, height * image.height
-        left, top = max(0, round(x)), max(0, round(y))
-        right, bottom = min(image.width, round(x + width)), min(image.height, round(y + height))
-        if right <= left or bottom <= top:
-            given = tuple(round(value, 3) for value in record.face_box)
-            detail = f"face box {given} lies outside the {image.width}x{image.height} image"
-            raise BadRowError("box_outside_image", record.location, detail)
-        box = (left, top, right - left, bottom - top)
-        image = image.crop((left, top, right, bottom))
-    if image.mode != "RGB":
-        image = image.convert("RGB")
-    resized = max_size is not None and max(image.size) > max_size
-    if resized:
-        image.thumbnail((max_size, max_size), Image.Resampling.BICUBIC)
-    return image, box, stored_as_jpeg and upright and box is None and not resized
 
 
 def load_face(
@@ -912,18 +1099,121 @@ def encode_face(
     """
     The JPEG bytes of a record's face (see `load_face`) and its pixel box.
 
-    A whole-image RGB JPEG that needs no crop, rotation or resize keeps its original bytes (no second lossy
-    encoding); it is still decoded once, so unreadable files are caught.
+    An upright RGB JPEG whose box covers the whole image (or that has no box) and needs no resize keeps its
+    original bytes: no second lossy encoding and no decode. Its header is parsed and its end checked, so missing,
+    non-JPEG and truncated files are still caught here (`unreadable_image`) and not in training. AffectNet's
+    manually annotated images are face crops already, so most rows take this path.
     """
-    image, box, unchanged = _decode(record, max_size)
-    if unchanged:
-        if isinstance(record.image, bytes):
-            return record.image, box
-        with open(record.image, "rb") as handle:
-            return handle.read(), box
+    image, box, stored = _decode(record, max_size, keep_stored_jpeg=True)
+    if stored is not None:
+        return stored, box
+    return _jpeg_bytes(image, quality), box
+
+
+def _encode_chunk(records: list[FaceRecord], max_size: int | None, quality: int) -> list[tuple[bool, tuple]]:
+    """
+    Worker side of `encode_faces`: per record `(True, (bytes, box))`, `(True, (None, box))` when the stored file is
+    kept as it is (the caller reads it again rather than receive it through a pipe), or
+    `(False, (reason, location, detail))`.
+    """
+    results = []
+    for record in records:
+        try:
+            image, box, stored = _decode(record, max_size, keep_stored_jpeg=True)
+            results.append((True, (None if stored is not None else _jpeg_bytes(image, quality), box)))
+        except BadRowError as error:
+            results.append((False, (error.reason, error.location, error.detail)))
+    return results
+
+
+def _jpeg_bytes(image: Image.Image, quality: int) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue(), box
+    return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def decoding_pool(processes: int | None) -> Iterator[multiprocessing.pool.Pool | None]:
+    """
+    Worker processes for `encode_faces`, closed on exit; `None` (decode in the calling process) when fewer than two
+    are asked for or the platform cannot fork. Forked workers start at once with everything imported.
+    """
+    if processes is None or processes < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        yield None
+        return
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        yield pool
+
+
+def encode_faces(
+    records: Iterable[FaceRecord],
+    *,
+    max_size: int | None = None,
+    quality: int = 95,
+    pool: multiprocessing.pool.Pool | None = None,
+    chunks_in_flight: int = 4,
+    chunk_size: int = 64,
+) -> Iterator[tuple[FaceRecord, tuple[bytes, tuple[int, int, int, int] | None] | BadRowError]]:
+    """
+    `encode_face` over a stream of records, in their order: yields `(record, (bytes, box))`, or `(record, error)`
+    with the `BadRowError` the record raised (the caller decides whether to skip it or raise it).
+
+    With a `pool` (see `decoding_pool`), faces are decoded by its workers while the caller works on the previous
+    ones; at most `chunks_in_flight` chunks of `chunk_size` records are out at once, so memory stays flat however
+    long the stream is.
+    """
+    if pool is None:
+        for record in records:
+            try:
+                yield record, encode_face(record, max_size=max_size, quality=quality)
+            except BadRowError as error:
+                yield record, error
+        return
+    records = iter(records)
+    pending: deque = deque()
+    while True:
+        chunk = list(itertools.islice(records, chunk_size))
+        if chunk:
+            pending.append(_submit_chunk(pool, chunk, max_size, quality))
+        if pending and (not chunk or len(pending) >= chunks_in_flight):
+            yield from _collect_chunk(*pending.popleft())
+        if not chunk and not pending:
+            return
+
+
+def _submit_chunk(pool, chunk: list[FaceRecord], max_size: int | None, quality: int):
+    """
+    Settle the records kept as stored right here (checking them costs less than shipping them to a worker and
+    back) and send the others to the pool; returns what `_collect_chunk` needs to put the chunk back in order.
+    Kept files are read again when collected rather than held, so memory does not grow with image size.
+    """
+    answers: list = []
+    decoded = []
+    for record in chunk:
+        try:
+            kept, box = _kept_as_stored(record, _read_image_bytes(record), max_size)
+        except BadRowError as error:
+            answers.append(error)
+            continue
+        if kept:
+            answers.append((None, box))
+        else:
+            answers.append(None)  # filled in from the worker's results, in order
+            decoded.append(record)
+    result = pool.apply_async(_encode_chunk, (decoded, max_size, quality)) if decoded else None
+    return chunk, answers, result
+
+
+def _collect_chunk(chunk: list[FaceRecord], answers: list, result) -> Iterator[tuple[FaceRecord, tuple | BadRowError]]:
+    decoded = iter(result.get() if result is not None else ())
+    for record, answer in zip(chunk, answers):
+        if answer is None:
+            ok, answer = next(decoded)
+            if not ok:
+                answer = BadRowError(*answer)
+        if isinstance(answer, tuple) and answer[0] is None:
+            answer = (_read_image_bytes(record), answer[1])
+        yield record, answer
 
 
 __all__ = [
@@ -938,8 +1228,10 @@ __all__ = [
     "StratifiedHoldout",
     "UnknownClassError",
     "check_layout",
+    "decoding_pool",
     "detect_layout",
     "encode_face",
+    "encode_faces",
     "load_face",
     "plan_splits",
     "read_affectnet",

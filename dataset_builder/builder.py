@@ -7,6 +7,9 @@ plausible confusion of it (fear<->surprise, anger<->disgust<->contempt, sad<->ne
 and not the answer; the training label (`label`) is always the face's. Dialogues of a split are built only from
 that split's templates.
 
+Rows stream: faces are read, paired and collected into Arrow tables of `DEFAULT_WRITER_BATCH_SIZE` rows, written
+as they fill, so memory stays flat however many rows there are.
+
 Usage (datasets has no loading scripts: use the builder class directly):
 
 ```python
@@ -17,6 +20,7 @@ Usage (datasets has no loading scripts: use the builder class directly):
 >>> builder.build_report["skipped"]
 
 >>> builder = EmotiFusionBuilder(config_name="affectnet", data_dir="/data/AffectNet", cache_dir="cache")
+>>> builder.download_and_prepare(num_proc=4)  # faces decoded in 4 worker processes; same rows, same order
 ```
 
 Config keyword arguments (`EmotiFusionBuilderConfig`): `data_dir`, `layout`, `seed`, `agreement`, `per_class`,
@@ -48,8 +52,9 @@ from .affectnet import (
     LAYOUTS,
     BadRowError,
     check_layout,
+    decoding_pool,
     detect_layout,
-    encode_face,
+    encode_faces,
     read_affectnet,
 )
 from .demo_faces import generate_demo_faces
@@ -178,7 +183,7 @@ class EmotiFusionBuilder(datasets.GeneratorBasedBuilder):
         ),
     ]
     DEFAULT_CONFIG_NAME = "demo"
-    # Rows hold JPEG bytes: write in modest batches so memory stays flat.
+    # Rows hold JPEG bytes: tables of modest size keep memory flat.
     DEFAULT_WRITER_BATCH_SIZE = 256
 
     def __init__(self, *args, **kwargs):
@@ -187,6 +192,8 @@ class EmotiFusionBuilder(datasets.GeneratorBasedBuilder):
         super().__init__(*args, **kwargs)
         self.layout = self._validate_config()
         self._report: dict | None = None
+        self._decoding_pool = None
+        self._decoding_processes: int | None = None
 
     def _validate_config(self) -> str | None:
         config = self.config
@@ -244,7 +251,17 @@ class EmotiFusionBuilder(datasets.GeneratorBasedBuilder):
         ]
 
     def _download_and_prepare(self, dl_manager, verification_mode, **prepare_split_kwargs):
-        super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
+        # A split is one ordered stream (dialogue ids, the stratified slices and the report follow its order), so
+        # `download_and_prepare(num_proc=N)` decodes faces in N worker processes, shared by the splits, instead of
+        # sharding the splits.
+        num_proc = prepare_split_kwargs.pop("num_proc", None)
+        uses_files = self.config.source != "demo"
+        with decoding_pool(num_proc if uses_files else None) as pool:
+            self._decoding_pool, self._decoding_processes = pool, num_proc
+            try:
+                super()._download_and_prepare(dl_manager, verification_mode, **prepare_split_kwargs)
+            finally:
+                self._decoding_pool = self._decoding_processes = None
         # `_output_dir` is still the temporary folder here, so the report moves into the cache with the data.
         with open(os.path.join(self._output_dir, BUILD_REPORT_FILE), "w", encoding="utf-8") as handle:
             json.dump(self._report, handle, indent=2)
@@ -277,6 +294,11 @@ class EmotiFusionBuilder(datasets.GeneratorBasedBuilder):
         )
 
     def _generate_examples(self, split: str):
+        for index, row in enumerate(self._generate_rows(split)):
+            yield index, row
+
+    def _generate_rows(self, split: str):
+        """The rows of `split`, one dict per face, in the columns of `features()`."""
         config = self.config
         skipped: Counter = Counter()
         kept: Counter = Counter()
@@ -286,21 +308,26 @@ class EmotiFusionBuilder(datasets.GeneratorBasedBuilder):
         dialogues = DialogueGenerator(
             split=split, seed=config.seed, backend=config.dialogue_backend, llm_model=config.llm_model, **llm_kwargs
         )
+        records = self._face_records(split, skipped)
+        if config.source == "demo":
+            faces = ((record, (record.image, None)) for record in records)  # demo faces are encoded already
+        else:
+            faces = encode_faces(
+                records,
+                max_size=config.max_face_size,
+                quality=config.jpeg_quality,
+                pool=self._decoding_pool,
+                chunks_in_flight=2 * (self._decoding_processes or 1),
+            )
         index = 0
         try:
-            for record in self._face_records(split, skipped):
-                if isinstance(record.image, bytes) and record.face_box is None:
-                    image_bytes, box = record.image, None  # demo faces are encoded already
-                else:
-                    try:
-                        image_bytes, box = encode_face(
-                            record, max_size=config.max_face_size, quality=config.jpeg_quality
-                        )
-                    except BadRowError as error:
-                        if config.strict:
-                            raise
-                        skipped[error.reason] += 1
-                        continue
+            for record, face in faces:
+                if isinstance(face, BadRowError):
+                    if config.strict:
+                        raise face
+                    skipped[face.reason] += 1
+                    continue
+                image_bytes, box = face
                 rng = random.Random(f"pair|{config.seed}|{split}|{record.source_id}")
                 text_label = pair_text_label(record.label, config.agreement, rng)
                 dialogue_id = f"{split}-{index:07d}"
@@ -308,7 +335,7 @@ class EmotiFusionBuilder(datasets.GeneratorBasedBuilder):
                 kept[record.label] += 1
                 agreeing += text_label == record.label
                 meter.add(dialogue)
-                yield dialogue_id, {
+                yield {
                     "image": {"bytes": image_bytes, "path": None},
                     "image_id": record.source_id,
                     "text": dialogue.text,
@@ -406,7 +433,8 @@ def build_dataset(
         overwrite (`bool`, *optional*): what to do with a non-empty `output_dir`: `True` replaces it, `False`
             refuses, `None` (default) replaces a previous build (a folder with `build_report.json` and
             `dataset_dict.json`) and refuses anything else.
-        num_proc (`int`, *optional*): processes for `save_to_disk`.
+        num_proc (`int`, *optional*): processes decoding AffectNet faces while the rows are paired and written
+            (`download_and_prepare(num_proc=...)`), and for `save_to_disk`.
         return_report (`bool`): return `(dataset, report)` instead of the dataset.
         config_kwargs: `EmotiFusionBuilderConfig` fields (`data_dir`, `layout`, `seed`, `agreement`, `per_class`,
             ...); `None` values keep the defaults.
@@ -427,9 +455,16 @@ def build_dataset(
         output_dir = os.path.abspath(output_dir)
         _check_output_dir(output_dir, overwrite)
     builder = EmotiFusionBuilder(config_name=source, cache_dir=cache_dir, **config_kwargs)
-    builder.download_and_prepare()
-    dataset = builder.as_dataset()
+    builder.download_and_prepare(num_proc=num_proc)
     report = builder.build_report
+    empty = [split for split, total in report["kept_total"].items() if not total]
+    if empty:
+        # Otherwise `as_dataset` fails with datasets' own 'Instruction "train" corresponds to no data!'.
+        raise ValueError(
+            f"No usable face for the {', '.join(empty)} split(s) of {builder.config.data_dir!r}: "
+            f"kept {report['kept_total']}, skipped rows by reason {report['skipped']}."
+        )
+    dataset = builder.as_dataset()
     if output_dir is not None:
         if os.path.exists(output_dir):
             shutil.rmtree(output_dir) if os.path.isdir(output_dir) else os.remove(output_dir)
@@ -467,7 +502,7 @@ def add_build_arguments(parser) -> None:
     parser.add_argument("--dialogue-backend", choices=BACKENDS, default=None, help="Dialogue generator (grammar).")
     parser.add_argument("--llm-model", default=None, help="With --dialogue-backend llm: model folder or Hub id.")
     parser.add_argument("--llm-max-new-tokens", type=int, default=None, help="With --dialogue-backend llm: budget.")
-    parser.add_argument("--num-proc", type=int, default=None, help="Processes for save_to_disk.")
+    parser.add_argument("--num-proc", type=int, default=None, help="Processes decoding faces, and for save_to_disk.")
     parser.add_argument("--push-to-hub", default=None, metavar="REPO", help="Also upload as parquet to this Hub repo.")
     parser.add_argument("--private", action="store_true", help="With --push-to-hub: create a private repo.")
 

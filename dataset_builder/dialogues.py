@@ -308,10 +308,17 @@ class Dialogue:
         }
 
 
+# A period after another period is an ellipsis, which trails on rather than ending the sentence.
+_SENTENCE_START = re.compile(r"(^|(?<!\.)\.\s+|[!?]\s+)([a-z])")
+
+
+def _capitalise(match: re.Match) -> str:
+    return match.group(1) + match.group(2).upper()
+
+
 def _sentence_case(text: str) -> str:
     """Capitalise the first letter of the text and of every sentence (after . ! ? and a space, not after ...)."""
-    # A period after another period is an ellipsis, which trails on rather than ending the sentence.
-    return re.sub(r"(^|(?<!\.)\.\s+|[!?]\s+)([a-z])", lambda match: match.group(1) + match.group(2).upper(), text)
+    return _SENTENCE_START.sub(_capitalise, text)
 
 
 class _Composer:

@@ -1,0 +1,98 @@
+"""The benchmark's building blocks at tiny sizes: the AffectNet fixture, the builds it times, the memory probe, the
+training DataLoader and a training step. Nothing here asserts on speed."""
+
+import csv
+import io
+import os
+
+import datasets
+import pytest
+from PIL import Image
+
+from bench.data import (
+    build_affectnet,
+    builder_memory_growth,
+    builder_throughput,
+    demo_train_split,
+    loader_samples_per_s,
+    train_step_seconds,
+    training_loader,
+    write_affectnet_fixture,
+)
+from dataset_builder import EmotiFusionBuilder
+
+
+@pytest.fixture(scope="module")
+def affectnet_fixture(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bench") / "affectnet"
+    written = write_affectnet_fixture(str(folder), train_rows=40, test_rows=10, image_size=64, distinct_faces=8)
+    return str(folder), written
+
+
+def read_list(folder, name):
+    with open(os.path.join(folder, "Manually_Annotated_file_lists", name), newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_fixture_has_the_official_layout(affectnet_fixture):
+    folder, written = affectnet_fixture
+    train, test = read_list(folder, "training.csv"), read_list(folder, "validation.csv")
+    assert (len(train), len(test)) == (40, 10) and written["rows"] == 50
+    assert written["kept"] == sum(int(row["expression"]) < 8 for row in train + test) < 50
+    boxes = {(row["face_x"], row["face_y"], row["face_width"], row["face_height"]) for row in train}
+    assert ("0", "0", "64", "64") in boxes and len(boxes) > 1  # whole-image boxes and some sub-regions
+    image = Image.open(os.path.join(folder, "Manually_Annotated_Images", train[0]["subDirectory_filePath"]))
+    assert image.format == "JPEG" and image.size == (64, 64)
+
+
+def test_build_keeps_whole_face_jpegs_and_crops_sub_regions(affectnet_fixture, tmp_path):
+    folder, written = affectnet_fixture
+    builder = EmotiFusionBuilder(config_name="affectnet", data_dir=folder, cache_dir=str(tmp_path))
+    builder.download_and_prepare()
+    dataset = builder.as_dataset().cast_column("image", datasets.Image(decode=False))
+    rows = [row for split in dataset.values() for row in split]
+    assert len(rows) == written["kept"] == build_affectnet(folder, str(tmp_path / "again"))
+    for row in rows:
+        stored = open(os.path.join(folder, row["image_id"]), "rb").read()
+        if row["face_box"][2:] == [64, 64]:
+            assert row["image"]["bytes"] == stored  # kept as it is: no decode, no second lossy encoding
+        else:
+            assert Image.open(io.BytesIO(row["image"]["bytes"])).size == tuple(row["face_box"][2:])
+
+
+def test_build_with_decoding_processes_gives_the_same_dataset(affectnet_fixture, tmp_path):
+    folder, _ = affectnet_fixture
+    built = {}
+    for num_proc in (None, 2):
+        builder = EmotiFusionBuilder(config_name="affectnet", data_dir=folder, cache_dir=str(tmp_path / str(num_proc)))
+        builder.download_and_prepare(num_proc=num_proc)
+        dataset = builder.as_dataset().cast_column("image", datasets.Image(decode=False))
+        built[num_proc] = (dataset, builder.build_report)
+    (single, single_report), (parallel, parallel_report) = built[None], built[2]
+    assert single_report == parallel_report
+    for split in single:
+        assert single[split].to_dict() == parallel[split].to_dict()
+
+
+def test_builder_throughput_reports_both_builds(affectnet_fixture, tmp_path):
+    folder, written = affectnet_fixture
+    results = builder_throughput(folder, str(tmp_path), num_proc=2, repeats=1)
+    assert results["builder_rows"] == written["kept"] and results["builder_num_proc"] == 2
+    assert results["builder_rows_per_s"] > 0 and results["builder_rows_per_s_num_proc"] > 0
+
+
+@pytest.mark.slow
+def test_memory_growth_builds_in_fresh_processes(tmp_path):
+    results = builder_memory_growth(str(tmp_path), rows=8)
+    small, large = results["builder_rss_rows"]
+    assert large > small > 0 and results["builder_rss_growth"] > 0
+
+
+def test_training_loader_and_step(tmp_path, tiny_model):
+    split = demo_train_split(str(tmp_path), per_class=2, image_size=64)
+    loader = training_loader(split, batch_size=4, num_workers=0, image_size=64)
+    batch = next(iter(loader))
+    assert batch["pixel_values"].shape == (4, 3, 64, 64) and batch["labels"].shape == (4,)
+    assert batch["input_ids"].shape == batch["attention_mask"].shape
+    assert loader_samples_per_s(loader, batches=1) > 0
+    assert train_step_seconds(tiny_model, [batch, batch], warmup=1) > 0
