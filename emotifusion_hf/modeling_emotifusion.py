@@ -458,6 +458,11 @@ class EmotiFusionModel(EmotiFusionPreTrainedModel):
         return given & modality_given
 
 
+def _standardize(embeds: torch.Tensor) -> torch.Tensor:
+    """Zero mean, unit variance over the feature axis (a LayerNorm without parameters)."""
+    return F.layer_norm(embeds, embeds.shape[-1:])
+
+
 class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
     """EmotiFusion with a fused classifier and per-modality (image-only, text-only) evidence heads."""
 
@@ -499,8 +504,14 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
             text_present=text_present,
         )
         logits = self.classifier(self.dropout(outputs.fused_embeds))
-        image_logits = self.image_classifier(self.dropout(outputs.image_embeds)) if pixel_values is not None else None
-        text_logits = self.text_classifier(self.dropout(outputs.text_embeds)) if input_ids is not None else None
+        # The evidence heads read the pooled embeddings standardised, as the fused head reads a LayerNorm output:
+        # raw pooled features share a large common offset that keeps a head over from-scratch trunks from learning.
+        image_logits = (
+            self.image_classifier(self.dropout(_standardize(outputs.image_embeds))) if pixel_values is not None else None
+        )
+        text_logits = (
+            self.text_classifier(self.dropout(_standardize(outputs.text_embeds))) if input_ids is not None else None
+        )
 
         loss = None
         if labels is not None:

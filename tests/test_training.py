@@ -1,0 +1,298 @@
+"""Training, evaluation and their helpers on a tiny dataset built here (no dataset builder, no network)."""
+
+import json
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+import yaml
+from datasets import ClassLabel, Dataset, DatasetDict, Features, Image as ImageFeature, List, Value
+from PIL import Image
+
+from emotifusion_hf import EMOTIONS, EmotiFusionForEmotionClassification, EmotiFusionImageProcessor, EmotiFusionProcessor
+from training import train as train_module
+from training.augment import FaceDialogueCollator, FaceDialogueTransform, build_eval_augmentation, build_train_augmentation
+from training.evaluate import EVAL_REPORT_NAME, evaluate_checkpoint, repair_dialogues
+
+from conftest import make_tiny_config, tiny_text_config
+
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORDS = {
+    "anger": "furious", "contempt": "pathetic", "disgust": "gross", "fear": "terrified",
+    "happy": "delighted", "neutral": "fine", "sad": "heartbroken", "surprise": "shocked",
+}
+
+
+def _face(label: int, rng: np.random.Generator) -> Image.Image:
+    """A 40 px image whose colour follows the label, plus noise: learnable in a few steps."""
+    base = np.array([(label * 37) % 256, (label * 91) % 256, (label * 53) % 256], dtype=np.float32)
+    pixels = base + rng.normal(0, 20, (40, 40, 3))
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+
+
+def _split(per_class: int, seed: int) -> Dataset:
+    rng = np.random.default_rng(seed)
+    rows = {name: [] for name in ("image", "image_id", "text", "dialogue", "label", "text_label", "face_box", "source")}
+    for index in range(per_class):
+        for label, emotion in enumerate(EMOTIONS):
+            text_label = label if rng.random() < 0.75 else int(rng.integers(len(EMOTIONS)))
+            turns = [f"I feel {WORDS[EMOTIONS[text_label]]} about it.", "Oh, really?"]
+            rows["image"].append(_face(label, rng))
+            rows["image_id"].append(f"{seed}-{emotion}-{index}")
+            rows["text"].append("\n".join(turns))
+            rows["dialogue"].append(turns)
+            rows["label"].append(label)
+            rows["text_label"].append(text_label)
+            rows["face_box"].append([2, 2, 36, 36] if index % 2 else None)
+            rows["source"].append("tiny")
+    features = Features({
+        "image": ImageFeature(), "image_id": Value("string"), "text": Value("string"),
+        "dialogue": List(Value("string")), "label": ClassLabel(names=list(EMOTIONS)),
+        "text_label": ClassLabel(names=list(EMOTIONS)), "face_box": List(Value("int32"), length=4),
+        "source": Value("string"),
+    })
+    return Dataset.from_dict(rows, features=features)
+
+
+@pytest.fixture(scope="module")
+def dataset_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("tiny-data") / "dataset"
+    DatasetDict({"train": _split(3, 0), "validation": _split(2, 1), "test": _split(2, 2)}).save_to_disk(str(path))
+    return str(path)
+
+
+def _write_config(path, dataset_dir, tokenizer_dir, **overrides) -> str:
+    config = {
+        "tokenizer_name": tokenizer_dir,
+        "text_config": {key: value for key, value in tiny_text_config().items() if key != "vocab_size"},
+        "image_size": 32,
+        "embed_dim": 32,
+        "fusion_num_heads": 4,
+        "max_text_length": 32,
+        "modality_dropout": 0.2,
+        "dataset_dir": dataset_dir,
+        "do_train": True,
+        "do_eval": True,
+        "max_steps": 3,
+        "per_device_train_batch_size": 8,
+        "per_device_eval_batch_size": 16,
+        "learning_rate": 1.0e-3,
+        "eval_strategy": "no",
+        "save_strategy": "no",
+        "logging_steps": 1,
+        "report_to": "none",
+        "use_cpu": True,
+        "disable_tqdm": True,
+        "seed": 0,
+    }
+    config.update(overrides)
+    with open(path, "w") as handle:
+        yaml.safe_dump(config, handle)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory, dataset_dir, minilm_dir):
+    """One short training run shared by the checkpoint and evaluation tests."""
+    root = tmp_path_factory.mktemp("trained")
+    config = _write_config(root / "tiny.yaml", dataset_dir, minilm_dir, class_weighting="inverse",
+                           freeze_backbones_steps=1, backbone_learning_rate=1.0e-4)
+    output_dir = str(root / "model")
+    metrics = train_module.main([config, "--output_dir", output_dir])
+    return output_dir, metrics
+
+
+# ---------------------------------------------------------------------------------------------- argument parsing
+
+
+def test_yaml_defaults_and_flag_overrides(tmp_path, dataset_dir, minilm_dir):
+    config = _write_config(tmp_path / "c.yaml", dataset_dir, minilm_dir, learning_rate="3e-4")
+    model_args, data_args, training_args = train_module.parse_arguments(
+        [config, "--output_dir", str(tmp_path / "out"), "--max_steps", "7", "--fusion", "concat"]
+    )
+    assert training_args.max_steps == 7 and training_args.learning_rate == pytest.approx(3e-4)
+    assert model_args.fusion == "concat" and model_args.image_size == 32
+    assert model_args.text_config["hidden_size"] == 32  # a YAML mapping stays a mapping
+    assert data_args.dataset_dir == dataset_dir
+
+
+def test_unknown_yaml_key_is_named(tmp_path, dataset_dir, minilm_dir):
+    config = _write_config(tmp_path / "c.yaml", dataset_dir, minilm_dir, learning_rat=0.1)
+    with pytest.raises(ValueError, match="learning_rat"):
+        train_module.parse_arguments([config, "--output_dir", str(tmp_path)])
+
+
+def test_missing_dataset_is_named(tmp_path, minilm_dir):
+    config = _write_config(tmp_path / "c.yaml", str(tmp_path / "nowhere"), minilm_dir)
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        train_module.main([config, "--output_dir", str(tmp_path / "out")])
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def test_class_weights_from_counts():
+    counts = [10, 30, 0, 20, 20, 20, 20, 20]
+    weights = np.asarray(train_module.class_weights_from_counts(counts, "inverse"))
+    assert weights[0] == pytest.approx(140 / (7 * 10)) and weights[1] == pytest.approx(140 / (7 * 30))
+    assert weights[2] == 1.0  # absent class
+    present = np.asarray(counts) > 0
+    assert (weights[present] * np.asarray(counts)[present]).sum() / 140 == pytest.approx(1.0)
+    soft = np.asarray(train_module.class_weights_from_counts(counts, "sqrt_inverse"))
+    assert 1 < soft[0] < weights[0] and (soft[present] * np.asarray(counts)[present]).sum() / 140 == pytest.approx(1.0)
+    assert train_module.class_weights_from_counts(counts, "none") is None
+    with pytest.raises(ValueError, match="class_weighting"):
+        train_module.class_weights_from_counts(counts, "balanced")
+
+
+def test_transforms_and_collator(tokenizer, dataset_dir):
+    from datasets import load_from_disk
+
+    image_processor = EmotiFusionImageProcessor(size=32)
+    processor = EmotiFusionProcessor(image_processor=image_processor, tokenizer=tokenizer)
+    split = load_from_disk(dataset_dir)["test"]
+    eval_rows = split.with_transform(FaceDialogueTransform(image_processor, build_eval_augmentation(image_processor)))
+    train_rows = split.with_transform(FaceDialogueTransform(image_processor, build_train_augmentation(image_processor)))
+    # Evaluation sees exactly what inference sees.
+    expected = image_processor(split[0]["image"], face_boxes=split[0]["face_box"], return_tensors="np")["pixel_values"][0]
+    np.testing.assert_allclose(eval_rows[0]["pixel_values"], expected, atol=1e-5)
+    assert np.asarray(train_rows[1]["pixel_values"]).shape == (3, 32, 32)
+
+    features = [eval_rows[index] for index in range(3)]
+    features[1]["text"] = features[1]["text"] + " and much, much longer than the others, with many more words"
+    features[2]["text"] = None
+    batch = FaceDialogueCollator(processor)(features)
+    lengths = batch["attention_mask"].sum(1)
+    assert batch["input_ids"].shape[1] == int(lengths.max())  # padded to the longest, not to max_length
+    assert batch["text_present"].tolist() == [True, True, False]
+    assert batch["pixel_values"].shape == (3, 3, 32, 32) and batch["labels"].dtype == torch.long
+
+
+def test_freeze_callback_and_optimizer_groups(tmp_path):
+    model = EmotiFusionForEmotionClassification(make_tiny_config(image_size=32))
+    callback = train_module.FreezeBackbonesCallback(2)
+    state = SimpleNamespace(global_step=0)
+    callback.on_train_begin(None, state, None, model=model)
+    assert not any(parameter.requires_grad for parameter in model.backbone_parameters())
+    assert model.classifier.weight.requires_grad
+    state.global_step = 2
+    callback.on_step_begin(None, state, None, model=model)
+    assert all(parameter.requires_grad for parameter in model.backbone_parameters())
+
+    from transformers import TrainingArguments
+
+    args = TrainingArguments(output_dir=str(tmp_path), learning_rate=1e-3, weight_decay=0.01, use_cpu=True, report_to="none")
+    trainer = train_module.EmotiFusionTrainer(model=model, args=args, backbone_learning_rate=2e-5,
+                                              vision_backbone_learning_rate=1e-4)
+    optimizer = trainer.create_optimizer()
+    rates = {id(parameter): group["lr"] for group in optimizer.param_groups for parameter in group["params"]}
+    assert rates[id(model.emotifusion.text_model.bert.embeddings.word_embeddings.weight)] == 2e-5
+    assert rates[id(next(model.emotifusion.vision_model.trunks.parameters()))] == 1e-4
+    assert rates[id(model.classifier.weight)] == 1e-3
+    assert len(rates) == sum(1 for _ in model.parameters())  # frozen or not, everything is in the optimizer
+
+
+def test_repair_dialogues_hits_the_requested_agreement():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 8, 400)
+    text_labels = rng.integers(0, 8, 400)
+    for level in (1.0, 0.5, 0.0):
+        chosen, achieved = repair_dialogues(labels, text_labels, level, seed=0)
+        assert achieved == pytest.approx(np.mean(text_labels[chosen] == labels))
+        assert achieved == pytest.approx(level, abs=0.08)
+    with pytest.raises(ValueError, match="Agreement"):
+        repair_dialogues(labels, text_labels, 1.5)
+
+
+# ---------------------------------------------------------------------------------------------- end to end
+
+
+def test_training_run_saves_a_remote_code_checkpoint(trained_dir):
+    output_dir, metrics = trained_dir
+    for name in ("config.json", "model.safetensors", "pipeline_emotifusion.py", "modeling_emotifusion.py",
+                 "processor_config.json", "README.md", "all_results.json", "trainer_state.json"):
+        assert os.path.isfile(os.path.join(output_dir, name)), name
+    assert {"train_loss", "eval_accuracy", "eval_macro_f1", "calibration_temperature"} <= set(metrics)
+    with open(os.path.join(output_dir, "config.json")) as handle:
+        config = json.load(handle)
+    assert config["temperature"] == pytest.approx(metrics["calibration_temperature"])
+    assert len(config["class_weights"]) == 8
+
+    assert config["auto_map"]["AutoModel"].endswith("EmotiFusionForEmotionClassification")  # remote code declared
+    with open(os.path.join(output_dir, "training_summary.json")) as handle:
+        summary = json.load(handle)
+    assert summary["dataset"] == "tiny" and summary["optimizer_steps"] == 3
+
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(output_dir, trust_remote_code=True)
+    assert model.config.temperature == pytest.approx(metrics["calibration_temperature"])
+
+
+def test_evaluation_report(trained_dir, dataset_dir, tmp_path):
+    output_dir, _ = trained_dir
+    report = evaluate_checkpoint(output_dir, dataset_dir, split="test", output_dir=str(tmp_path), batch_size=8,
+                                 agreement_levels=(1.0, 0.0))
+    with open(tmp_path / EVAL_REPORT_NAME) as handle:
+        assert json.load(handle) == json.loads(json.dumps(report))
+    for key in ("fused", "image_only", "text_only", "text_missing", "image_missing"):
+        assert {"accuracy", "macro_f1", "weighted_f1", "per_class", "confusion_matrix", "ece"} <= set(report[key])
+        assert 0.0 <= report[key]["accuracy"] <= 1.0
+    assert set(report["fused"]["per_class"]) == set(EMOTIONS)
+    assert report["num_samples"] == 16
+    assert set(report["agreement_levels"]) == {"1.00", "0.00"}
+    assert report["agreement_levels"]["1.00"]["achieved_agreement"] == 1.0
+    assert report["agreement_levels"]["0.00"]["achieved_agreement"] == 0.0
+    assert {"agree", "disagree"} >= set(report["as_paired"])
+    assert {"temperature", "ece_before", "ece_after"} <= set(report["calibration"])
+    for name in report["plots"].values():
+        assert os.path.getsize(tmp_path / name) > 1000
+
+
+def test_evaluate_command(trained_dir, dataset_dir, tmp_path, capsys):
+    from emotifusion_hf.cli import main
+
+    output_dir, _ = trained_dir
+    assert main(["evaluate", "--model", output_dir, "--data", dataset_dir, "--output-dir", str(tmp_path),
+                 "--agreement-levels", "1", "0.5"]) == 0
+    assert "image + text (fused)" in capsys.readouterr().out
+    assert os.path.isfile(tmp_path / EVAL_REPORT_NAME)
+    assert main(["evaluate", "--model", output_dir, "--data", str(tmp_path / "missing")]) == 1
+    assert "missing" in capsys.readouterr().err
+
+
+def test_learned_vocabulary_and_resume(tmp_path, dataset_dir):
+    """Without any tokenizer a vocabulary is learned from the texts; a run resumes from its last checkpoint."""
+    config = _write_config(tmp_path / "c.yaml", dataset_dir, None, do_eval=False, calibrate_temperature=False,
+                           tokenizer_vocab_size=200, save_strategy="steps", save_steps=2, max_steps=2)
+    output_dir = str(tmp_path / "run")
+    train_module.main([config, "--output_dir", output_dir])
+    assert os.path.isdir(os.path.join(output_dir, "checkpoint-2"))
+    train_module.main([config, "--output_dir", output_dir, "--max_steps", "4", "--resume_from_checkpoint", "true"])
+    with open(os.path.join(output_dir, "trainer_state.json")) as handle:
+        state = json.load(handle)
+    assert state["global_step"] == 4
+    # The log history carries on from the checkpoint: steps 1-2 come from the first run.
+    assert [entry["step"] for entry in state["log_history"] if "loss" in entry] == [1, 2, 3, 4]
+    with open(os.path.join(output_dir, "config.json")) as handle:
+        assert json.load(handle)["text_config"]["vocab_size"] <= 200
+
+
+@pytest.mark.slow
+def test_two_process_launch(tmp_path, dataset_dir, minilm_dir):
+    config = _write_config(tmp_path / "c.yaml", dataset_dir, minilm_dir, do_eval=False, calibrate_temperature=False,
+                           max_steps=2, per_device_train_batch_size=4, freeze_backbones_steps=1)
+    command = [os.path.join(os.path.dirname(sys.executable), "accelerate"), "launch", "--multi_gpu", "--num_processes", "2",
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+               "-m", "training.train", config, "--output_dir", str(tmp_path / "ddp")]
+    environment = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": REPO_ROOT}
+    result = subprocess.run(command, cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=300)
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-3000:]
+    assert "world size: 2" in log
+    assert os.path.isfile(tmp_path / "ddp" / "model.safetensors")

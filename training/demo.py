@@ -1,0 +1,151 @@
+"""`emotifusion demo`: the whole product on the embedded default, offline, in a few minutes on a laptop CPU.
+
+Stages, each timed: build the demo dataset with the dataset builder -> train with `training.train` (the packaged
+`configs/demo.yaml`) -> evaluate the saved checkpoint (`eval_report.json`, plots; the model card is re-rendered
+with the figures) -> load the checkpoint through `pipeline("emotion-fusion", trust_remote_code=True)` and print
+predictions for a few test samples.
+
+Layout of `--output-dir`:
+
+    data/               the DatasetDict (train / validation / test) and its build_report.json
+    model/              the checkpoint (weights, config, processor, remote code, pipeline, README.md model card)
+    eval_report.json    the evaluation report (also copied into model/), with the plots beside it
+    timings.json        seconds per stage
+"""
+
+import json
+import logging
+import os
+import time
+from contextlib import contextmanager
+from importlib import resources
+
+from emotifusion_hf import EMOTIONS
+
+
+logger = logging.getLogger(__name__)
+
+# Agreement levels the demo evaluates at (the full default sweep costs more text-encoder passes than it teaches).
+DEMO_AGREEMENT_LEVELS = (1.0, 0.5, 0.0)
+NUM_PREDICTIONS = 6
+
+
+def default_config_path() -> str:
+    """The packaged `training/configs/demo.yaml`."""
+    return str(resources.files("training").joinpath("configs", "demo.yaml"))
+
+
+class StageTimer:
+    """Collects wall-clock seconds per stage and prints each as it ends."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def stage(self, name: str):
+        print(f"\n=== {name} ===", flush=True)
+        started = time.perf_counter()
+        yield
+        self.seconds[name] = round(time.perf_counter() - started, 2)
+        print(f"--- {name}: {self.seconds[name]:.1f}s", flush=True)
+
+    def table(self) -> str:
+        total = sum(self.seconds.values())
+        lines = [f"{name:<12}{seconds:>8.1f}s" for name, seconds in self.seconds.items()]
+        return "\n".join(lines + [f"{'total':<12}{total:>8.1f}s"])
+
+
+def _short(text: str, width: int = 60) -> str:
+    text = " / ".join(line.strip() for line in text.splitlines() if line.strip())
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+def print_predictions(model_dir: str, test_split, count: int = NUM_PREDICTIONS) -> list[dict]:
+    """Run the saved checkpoint's pipeline (as remote code) on the first `count` test samples and print them."""
+    from transformers import pipeline
+
+    classifier = pipeline("emotion-fusion", model=model_dir, trust_remote_code=True, device="cpu")
+    rows = test_split.select(range(min(count, len(test_split))))
+    inputs = [{"image": row["image"], "text": row["text"]} for row in rows]
+    results = classifier(inputs, return_modalities=True, top_k=1)
+    printed = []
+    print(f"{'face':<9}{'text says':<10}{'fused':<18}{'image only':<18}{'text only':<18}dialogue")
+    for row, result in zip(rows, results):
+        entry = {
+            "face_label": EMOTIONS[row["label"]],
+            "text_label": EMOTIONS[row["text_label"]],
+            "fused": result["scores"][0],
+            "image_only": result["image_only"][0] if result.get("image_only") else None,
+            "text_only": result["text_only"][0] if result.get("text_only") else None,
+        }
+        printed.append(entry)
+
+        def cell(prediction):
+            return f"{prediction['label']} {prediction['score']:.2f}" if prediction else "-"
+
+        print(f"{entry['face_label']:<9}{entry['text_label']:<10}{cell(entry['fused']):<18}"
+              f"{cell(entry['image_only']):<18}{cell(entry['text_only']):<18}{_short(row['text'])}")
+    return printed
+
+
+def run_demo(args) -> int:
+    """Entry point of `emotifusion demo`."""
+    from dataset_builder.builder import build_dataset
+
+    from . import train
+    from .evaluate import attach_report, evaluate_checkpoint, format_summary
+
+    output_dir = os.path.abspath(args.output_dir)
+    config_path = os.path.abspath(args.config) if args.config else default_config_path()
+    if not os.path.isfile(config_path):
+        raise FileNotFoundError(f"Demo training config not found: {config_path}")
+    data_dir = os.path.join(output_dir, "data")
+    model_dir = os.path.join(output_dir, "model")
+    os.makedirs(output_dir, exist_ok=True)
+    # The YAML's data settings drive the dataset build, so the demo and `python -m training.train` agree.
+    _, data_args, _ = train.parse_arguments([config_path, "--output_dir", model_dir])
+    timer = StageTimer()
+    print(f"EmotiFusion demo: seed {args.seed}, config {config_path}, output {output_dir}")
+
+    with timer.stage("data"):
+        dataset = build_dataset(
+            "demo",
+            output_dir=data_dir,
+            overwrite=True,
+            per_class=data_args.demo_per_class,
+            eval_per_class=data_args.demo_eval_per_class,
+            agreement=data_args.demo_agreement,
+            image_size=data_args.demo_image_size,
+            seed=args.seed,
+        )
+        print(", ".join(f"{name}: {len(split)}" for name, split in dataset.items()),
+              f"faces; text agrees with the face with probability {data_args.demo_agreement}")
+
+    with timer.stage("train"):
+        metrics = train.main([config_path, "--output_dir", model_dir, "--dataset_dir", data_dir, "--seed", str(args.seed)])
+
+    with timer.stage("evaluate"):
+        report = evaluate_checkpoint(
+            model_dir, data_dir, split="test", output_dir=output_dir, agreement_levels=DEMO_AGREEMENT_LEVELS,
+            seed=args.seed,
+        )
+        attach_report(model_dir, report)
+        print(format_summary(report))
+
+    with timer.stage("predict"):
+        predictions = print_predictions(model_dir, dataset["test"])
+
+    print("\n=== timings ===")
+    print(timer.table())
+    with open(os.path.join(output_dir, "timings.json"), "w", encoding="utf-8") as handle:
+        json.dump({**timer.seconds, "total": round(sum(timer.seconds.values()), 2)}, handle, indent=2)
+    fused, image, text = (report[key]["accuracy"] for key in ("fused", "image_only", "text_only"))
+    verdict = "beats" if fused > max(image, text) else "does NOT beat"
+    print(f"\nfused accuracy {fused:.3f} {verdict} image-only {image:.3f} and text-only {text:.3f} "
+          f"(train loss {metrics.get('train_loss', float('nan')):.3f}, temperature {report['temperature']:.2f})")
+    print(f"checkpoint: {model_dir}\nreport: {os.path.join(output_dir, 'eval_report.json')}")
+    logger.debug("predictions: %s", predictions)
+    return 0
+
+
+__all__ = ["DEMO_AGREEMENT_LEVELS", "StageTimer", "default_config_path", "print_predictions", "run_demo"]

@@ -1,0 +1,330 @@
+"""`emotifusion evaluate`: the report of a checkpoint on a dataset split.
+
+Writes `eval_report.json` with
+
+- `fused`, `image_only`, `text_only`: accuracy, macro-/weighted-F1, per-class precision/recall/F1, confusion
+  matrix, ECE and NLL of the fused head and of the two single-modality heads, on the same samples;
+- `text_missing` / `image_missing`: the fused head given only the image / only the dialogue;
+- `calibration`: the stored temperature and the fused ECE before and after applying it;
+- `agreement_levels`: the fused head when the test faces are re-paired with test dialogues whose own emotion
+  (`text_label`) agrees with the face label in a chosen share of samples (1.0 = the text always says the answer,
+  0.0 = it never does), plus `as_paired`: the dataset's own pairing split into agreeing / disagreeing samples;
+
+and the plots `confusion_matrix.png`, `reliability_diagram.png` (calibrated) and
+`reliability_diagram_uncalibrated.png`.
+"""
+
+import json
+import logging
+import os
+import time
+
+import numpy as np
+import torch
+
+from emotifusion_hf import EMOTIONS
+
+from .augment import FaceDialogueCollator, FaceDialogueTransform, build_eval_augmentation
+from .data import load_dataset_dir
+from .metrics import (
+    classification_report,
+    expected_calibration_error,
+    head_report,
+    plot_confusion_matrix,
+    plot_reliability_diagram,
+    reliability_bins,
+    softmax,
+)
+from .text_cache import attach_text_feature_cache, detach_text_feature_cache
+
+
+logger = logging.getLogger(__name__)
+
+EVAL_REPORT_NAME = "eval_report.json"
+DEFAULT_AGREEMENT_LEVELS = (1.0, 0.75, 0.5, 0.25, 0.0)
+PLOT_NAMES = {
+    "confusion_matrix": "confusion_matrix.png",
+    "reliability_diagram": "reliability_diagram.png",
+    "reliability_diagram_uncalibrated": "reliability_diagram_uncalibrated.png",
+}
+
+
+def load_checkpoint(model_path: str, device: str | torch.device | None = None):
+    """`(model, processor)` of a checkpoint, loaded the way its users load it: as remote code."""
+    from transformers import AutoModel, AutoProcessor
+
+    if os.path.sep in str(model_path) and not os.path.isdir(model_path):
+        raise FileNotFoundError(f"Checkpoint folder not found: {model_path}")
+    model = AutoModel.from_pretrained(model_path, trust_remote_code=True)
+    processor = AutoProcessor.from_pretrained(model_path, trust_remote_code=True)
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    return model.to(device).eval(), processor
+
+
+def repair_dialogues(labels, text_labels, agreement: float, seed: int = 0) -> tuple[np.ndarray, float]:
+    """Pick, for every face, a dialogue of the same split whose `text_label` equals the face label with probability
+    `agreement` and differs from it (uniformly among the dialogues of other emotions) otherwise.
+
+    Returns `(dialogue index per face, achieved agreement)`. Where no dialogue of the wanted kind exists, the other
+    kind is used, which the achieved agreement shows.
+    """
+    if not 0.0 <= agreement <= 1.0:
+        raise ValueError(f"Agreement levels must be in [0, 1], got {agreement!r}.")
+    labels = np.asarray(labels)
+    text_labels = np.asarray(text_labels)
+    rng = np.random.default_rng([seed, round(agreement * 1000)])
+    by_label = {label: np.flatnonzero(text_labels == label) for label in range(len(EMOTIONS))}
+    everything = np.arange(len(text_labels))
+    chosen = np.empty(len(labels), dtype=np.int64)
+    for index, label in enumerate(labels):
+        agreeing = by_label[int(label)]
+        disagreeing = everything[text_labels != label]
+        want_agreeing = rng.random() < agreement
+        pool = agreeing if (want_agreeing and len(agreeing)) or not len(disagreeing) else disagreeing
+        chosen[index] = pool[rng.integers(len(pool))]
+    achieved = float(np.mean(text_labels[chosen] == labels)) if len(labels) else 0.0
+    return chosen, achieved
+
+
+def _forward(model, batch: dict, device, image: bool = True, text: bool = True):
+    inputs = {key: value.to(device) for key, value in batch.items() if key != "labels"}
+    if not image:
+        inputs.pop("pixel_values")
+    if not text:
+        for key in ("input_ids", "attention_mask", "token_type_ids", "text_present"):
+            inputs.pop(key, None)
+    with torch.no_grad():
+        return model(**inputs)
+
+
+def _numpy(tensor):
+    return tensor.float().cpu().numpy() if tensor is not None else None
+
+
+def collect_logits(model, processor, split, batch_size: int = 32, agreement_levels=DEFAULT_AGREEMENT_LEVELS,
+                   seed: int = 0, text_column: str = "text", label_column: str = "label",
+                   text_label_column: str = "text_label") -> dict:
+    """Run every evaluation condition over `split`, a batch of faces at a time (each face is decoded once).
+
+    Returns `{"labels", "text_labels", "as_paired": {fused, image_only, text_only}, "text_missing", "image_missing",
+    "agreement": {level: {"fused", "text_only", "achieved"}}}` with `(n, 8)` logits.
+    """
+    device = next(model.parameters()).device
+    image_processor = processor.image_processor
+    transform = FaceDialogueTransform(
+        image_processor, build_eval_augmentation(image_processor), join_turns=processor.join_turns,
+        text_column=text_column, label_column=label_column,
+    )
+    collate = FaceDialogueCollator(processor, max_length=getattr(processor, "max_length", None))
+    raw_texts = split[text_column]
+    texts = [transform._text(sample) for sample in raw_texts]
+    labels = np.asarray(split[label_column], dtype=np.int64)
+    has_text_labels = text_label_column in split.column_names
+    text_labels = np.asarray(split[text_label_column], dtype=np.int64) if has_text_labels else None
+
+    pairings = {}
+    if has_text_labels:
+        for level in agreement_levels:
+            pairings[float(level)] = repair_dialogues(labels, text_labels, float(level), seed)
+
+    # Inference never changes the text encoder, and the re-pairings reuse the split's dialogues: encode each once.
+    attach_text_feature_cache(model, freeze=False)
+    try:
+        return _collect(model, collate, transform, split, texts, labels, text_labels, pairings, batch_size, device)
+    finally:
+        detach_text_feature_cache(model)
+
+
+def _collect(model, collate, transform, split, texts, labels, text_labels, pairings, batch_size, device) -> dict:
+    heads = {"fused": [], "image_only": [], "text_only": [], "text_missing": [], "image_missing": []}
+    repaired = {level: {"fused": [], "text_only": []} for level in pairings}
+    transformed = split.with_transform(transform)
+    for start in range(0, len(split), batch_size):
+        stop = min(start + batch_size, len(split))
+        rows = transformed[start:stop]
+        features = [
+            {"pixel_values": pixel_values, "text": text, "labels": label}
+            for pixel_values, text, label in zip(rows["pixel_values"], rows["text"], rows["labels"])
+        ]
+        batch = collate(features)
+        outputs = _forward(model, batch, device)
+        heads["fused"].append(_numpy(outputs.logits))
+        heads["image_only"].append(_numpy(outputs.image_logits))
+        heads["text_only"].append(_numpy(outputs.text_logits))
+        heads["text_missing"].append(_numpy(_forward(model, batch, device, text=False).logits))
+        heads["image_missing"].append(_numpy(_forward(model, batch, device, image=False).logits))
+        for level, (chosen, _) in pairings.items():
+            swapped = collate([
+                {"pixel_values": feature["pixel_values"], "text": texts[index], "labels": feature["labels"]}
+                for feature, index in zip(features, chosen[start:stop])
+            ])
+            outputs = _forward(model, swapped, device)
+            repaired[level]["fused"].append(_numpy(outputs.logits))
+            repaired[level]["text_only"].append(_numpy(outputs.text_logits))
+
+    def stack(chunks):
+        return np.concatenate(chunks) if chunks else np.zeros((0, len(EMOTIONS)), dtype=np.float32)
+
+    return {
+        "labels": labels,
+        "text_labels": text_labels,
+        **{name: stack(chunks) for name, chunks in heads.items()},
+        "agreement": {
+            level: {"fused": stack(outputs["fused"]), "text_only": stack(outputs["text_only"]),
+                    "achieved": pairings[level][1]}
+            for level, outputs in repaired.items()
+        },
+    }
+
+
+def _summary(logits, labels) -> dict:
+    report = classification_report(labels, logits.argmax(axis=1))
+    return {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "num_samples": report["num_samples"]}
+
+
+def build_report(logits: dict, temperature: float = 1.0) -> dict:
+    """The `eval_report.json` content from `collect_logits`'s output."""
+    labels = logits["labels"]
+    report = {
+        "num_samples": int(len(labels)),
+        "temperature": float(temperature),
+        "fused": head_report(logits["fused"], labels, temperature),
+        "image_only": head_report(logits["image_only"], labels),
+        "text_only": head_report(logits["text_only"], labels),
+        "text_missing": head_report(logits["text_missing"], labels, temperature),
+        "image_missing": head_report(logits["image_missing"], labels, temperature),
+        "calibration": {
+            "temperature": float(temperature),
+            "ece_before": expected_calibration_error(softmax(logits["fused"]), labels),
+            "ece_after": expected_calibration_error(softmax(logits["fused"], temperature), labels),
+        },
+    }
+    text_labels = logits["text_labels"]
+    if text_labels is not None:
+        agrees = text_labels == labels
+        report["dataset_agreement"] = float(agrees.mean()) if len(labels) else 0.0
+        report["as_paired"] = {}
+        for name, mask in (("agree", agrees), ("disagree", ~agrees)):
+            if mask.any():
+                report["as_paired"][name] = {
+                    "fused": _summary(logits["fused"][mask], labels[mask]),
+                    "image_only": _summary(logits["image_only"][mask], labels[mask]),
+                    "text_only": _summary(logits["text_only"][mask], labels[mask]),
+                }
+        report["agreement_levels"] = {}
+        for level, outputs in sorted(logits["agreement"].items(), reverse=True):
+            fused = _summary(outputs["fused"], labels)
+            text_only = _summary(outputs["text_only"], labels)
+            report["agreement_levels"][f"{level:.2f}"] = {
+                "accuracy": fused["accuracy"],
+                "macro_f1": fused["macro_f1"],
+                "text_only_accuracy": text_only["accuracy"],
+                "text_only_macro_f1": text_only["macro_f1"],
+                "achieved_agreement": outputs["achieved"],
+            }
+    return report
+
+
+def write_plots(logits: dict, temperature: float, output_dir: str) -> dict:
+    labels = logits["labels"]
+    fused = logits["fused"]
+    paths = {}
+    paths["confusion_matrix"] = plot_confusion_matrix(
+        classification_report(labels, fused.argmax(axis=1))["confusion_matrix"],
+        os.path.join(output_dir, PLOT_NAMES["confusion_matrix"]), title="Confusion matrix (fused, test)",
+    )
+    for key, scale, title in (
+        ("reliability_diagram", temperature, f"Reliability (fused, T={temperature:.2f})"),
+        ("reliability_diagram_uncalibrated", 1.0, "Reliability (fused, T=1)"),
+    ):
+        probabilities = softmax(fused, scale)
+        paths[key] = plot_reliability_diagram(
+            reliability_bins(probabilities, labels), os.path.join(output_dir, PLOT_NAMES[key]), title=title,
+            ece=expected_calibration_error(probabilities, labels),
+        )
+    return {key: os.path.basename(path) for key, path in paths.items()}
+
+
+def evaluate_checkpoint(model_path: str, data, split: str = "test", output_dir: str | None = None,
+                        batch_size: int = 32, agreement_levels=DEFAULT_AGREEMENT_LEVELS, seed: int = 0,
+                        device=None, model=None, processor=None) -> dict:
+    """Evaluate a checkpoint on `data[split]` and write `eval_report.json` and the plots to `output_dir`
+    (default: the checkpoint folder). `data` is a dataset folder or a loaded `DatasetDict`."""
+    if batch_size < 1:
+        raise ValueError(f"--batch-size must be >= 1, got {batch_size}.")
+    dataset = load_dataset_dir(data) if isinstance(data, (str, os.PathLike)) else data
+    if split not in dataset:
+        raise ValueError(f"The dataset has no `{split}` split (it has {list(dataset)}).")
+    if len(dataset[split]) == 0:
+        raise ValueError(f"The `{split}` split is empty.")
+    if model is None or processor is None:
+        model, processor = load_checkpoint(model_path, device)
+    output_dir = os.fspath(output_dir or model_path)
+    os.makedirs(output_dir, exist_ok=True)
+
+    temperature = float(getattr(model.config, "temperature", 1.0) or 1.0)
+    logits = collect_logits(model, processor, dataset[split], batch_size, agreement_levels, seed)
+    report = {"model": os.fspath(model_path), "data": os.fspath(data) if isinstance(data, (str, os.PathLike)) else None,
+              "split": split, **build_report(logits, temperature)}
+    report["plots"] = write_plots(logits, temperature, output_dir)
+    with open(os.path.join(output_dir, EVAL_REPORT_NAME), "w", encoding="utf-8") as handle:
+        json.dump(report, handle, indent=2)
+    return report
+
+
+def attach_report(checkpoint_dir: str, report: dict) -> None:
+    """Store `report` in a local checkpoint folder and re-render its model card from it."""
+    from emotifusion_hf import hub
+
+    with open(os.path.join(checkpoint_dir, EVAL_REPORT_NAME), "w", encoding="utf-8") as handle:
+        json.dump(report, handle, indent=2)
+    hub.write_model_card(checkpoint_dir)
+
+
+def format_summary(report: dict) -> str:
+    """A few lines for the terminal: the modality ablation and the agreement sweep."""
+    lines = [f"{'input':<24}{'accuracy':>10}{'macro-F1':>10}{'ECE':>8}"]
+    for key, name in (("fused", "image + text (fused)"), ("image_only", "image only"), ("text_only", "text only"),
+                      ("text_missing", "fused, text missing"), ("image_missing", "fused, image missing")):
+        entry = report[key]
+        lines.append(f"{name:<24}{entry['accuracy']:>10.3f}{entry['macro_f1']:>10.3f}{entry['ece']:>8.3f}")
+    if report.get("agreement_levels"):
+        lines.append(f"{'text agrees with face':<24}{'accuracy':>10}{'macro-F1':>10}{'text acc':>10}")
+        for level, entry in report["agreement_levels"].items():
+            lines.append(f"{float(level):<24.0%}{entry['accuracy']:>10.3f}{entry['macro_f1']:>10.3f}"
+                         f"{entry['text_only_accuracy']:>10.3f}")
+    calibration = report["calibration"]
+    lines.append(f"temperature {calibration['temperature']:.3f}: ECE {calibration['ece_before']:.3f} -> "
+                 f"{calibration['ece_after']:.3f}")
+    return "\n".join(lines)
+
+
+def run_evaluate(args) -> int:
+    """Entry point of `emotifusion evaluate`."""
+    levels = tuple(args.agreement_levels) if getattr(args, "agreement_levels", None) else DEFAULT_AGREEMENT_LEVELS
+    started = time.perf_counter()
+    report = evaluate_checkpoint(
+        args.model, args.data, split=args.split, output_dir=args.output_dir, batch_size=args.batch_size,
+        agreement_levels=levels, seed=getattr(args, "seed", 0), device=getattr(args, "device", None),
+    )
+    output_dir = args.output_dir or args.model
+    if os.path.isdir(args.model) and os.path.abspath(output_dir) == os.path.abspath(args.model):
+        # The report now sits in the checkpoint: its model card shows the figures.
+        attach_report(args.model, report)
+    print(format_summary(report))
+    print(f"{report['num_samples']} `{args.split}` samples in {time.perf_counter() - started:.1f}s; "
+          f"report: {os.path.join(output_dir, EVAL_REPORT_NAME)}")
+    return 0
+
+
+__all__ = [
+    "DEFAULT_AGREEMENT_LEVELS",
+    "attach_report",
+    "build_report",
+    "collect_logits",
+    "evaluate_checkpoint",
+    "format_summary",
+    "load_checkpoint",
+    "repair_dialogues",
+    "run_evaluate",
+]

@@ -1,0 +1,269 @@
+"""Classification and calibration metrics, computed offline with numpy (and torch for temperature fitting).
+
+Everything here takes plain arrays: `labels` of shape `(n,)` holding class ids and `logits` or `probabilities` of
+shape `(n, num_classes)`. Plots are written with matplotlib's Agg backend, so no display is needed.
+"""
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+from emotifusion_hf import EMOTIONS
+
+
+DEFAULT_NUM_BINS = 15
+
+
+def _check_labels(labels, num_classes: int) -> np.ndarray:
+    labels = np.asarray(labels)
+    if labels.ndim != 1:
+        raise ValueError(f"`labels` must be a 1-D array of class ids, got shape {labels.shape}.")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"`labels` must be class ids in [0, {num_classes - 1}], got values in [{labels.min()}, {labels.max()}].")
+    return labels.astype(np.int64)
+
+
+def _check_scores(scores, labels: np.ndarray, name: str) -> np.ndarray:
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.ndim != 2 or scores.shape[0] != labels.shape[0]:
+        raise ValueError(f"`{name}` must have shape ({labels.shape[0]}, num_classes), got {scores.shape}.")
+    return scores
+
+
+def softmax(logits, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise softmax of `logits / temperature`, computed stably."""
+    if not temperature > 0:
+        raise ValueError(f"`temperature` must be > 0, got {temperature!r}.")
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    scaled = scaled - scaled.max(axis=-1, keepdims=True)
+    exp = np.exp(scaled)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def confusion_matrix(labels, predictions, num_classes: int = len(EMOTIONS)) -> np.ndarray:
+    """`(num_classes, num_classes)` counts: row = true class, column = predicted class."""
+    labels = _check_labels(labels, num_classes)
+    predictions = _check_labels(predictions, num_classes)
+    if predictions.shape != labels.shape:
+        raise ValueError(f"`predictions` has shape {predictions.shape} but `labels` has shape {labels.shape}.")
+    return np.bincount(labels * num_classes + predictions, minlength=num_classes * num_classes).reshape(
+        num_classes, num_classes
+    )
+
+
+def classification_report(labels, predictions, class_names: Sequence[str] = EMOTIONS) -> dict:
+    """Accuracy, macro- and weighted-F1, per-class precision/recall/F1/support and the confusion matrix.
+
+    A class that never occurs and is never predicted has no defined F1; like scikit-learn's default, the macro
+    average then runs over the classes that occur in `labels` or `predictions` only. Undefined precision or recall
+    (nothing predicted, nothing to find) counts as 0.
+    """
+    num_classes = len(class_names)
+    matrix = confusion_matrix(labels, predictions, num_classes)
+    true_positives = np.diag(matrix).astype(np.float64)
+    support = matrix.sum(axis=1).astype(np.float64)
+    predicted = matrix.sum(axis=0).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, true_positives / predicted, 0.0)
+        recall = np.where(support > 0, true_positives / support, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    total = support.sum()
+    seen = (support > 0) | (predicted > 0)
+    return {
+        "accuracy": float(true_positives.sum() / total) if total else 0.0,
+        "macro_f1": float(f1[seen].mean()) if seen.any() else 0.0,
+        "weighted_f1": float((f1 * support).sum() / total) if total else 0.0,
+        "num_samples": int(total),
+        "per_class": {
+            name: {
+                "precision": float(precision[index]),
+                "recall": float(recall[index]),
+                "f1": float(f1[index]),
+                "support": int(support[index]),
+            }
+            for index, name in enumerate(class_names)
+        },
+        "confusion_matrix": matrix.tolist(),
+    }
+
+
+def reliability_bins(probabilities, labels, num_bins: int = DEFAULT_NUM_BINS) -> dict:
+    """Top-1 confidence vs. accuracy in `num_bins` equal-width confidence bins over (0, 1].
+
+    Returns `{"edges", "confidence", "accuracy", "count"}`; empty bins hold `nan` confidence and accuracy.
+    """
+    labels = np.asarray(labels).astype(np.int64)
+    probabilities = _check_scores(probabilities, labels, "probabilities")
+    if num_bins < 1:
+        raise ValueError(f"`num_bins` must be >= 1, got {num_bins}.")
+    confidence = probabilities.max(axis=1)
+    correct = (probabilities.argmax(axis=1) == labels).astype(np.float64)
+    edges = np.linspace(0.0, 1.0, num_bins + 1)
+    # Bin i holds confidences in (edges[i], edges[i+1]]; a confidence of exactly 0 cannot occur for a softmax.
+    bin_index = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, num_bins - 1)
+    count = np.bincount(bin_index, minlength=num_bins).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean_confidence = np.bincount(bin_index, weights=confidence, minlength=num_bins) / count
+        accuracy = np.bincount(bin_index, weights=correct, minlength=num_bins) / count
+    return {"edges": edges, "confidence": mean_confidence, "accuracy": accuracy, "count": count}
+
+
+def expected_calibration_error(probabilities, labels, num_bins: int = DEFAULT_NUM_BINS) -> float:
+    """ECE: the sample-weighted mean of |accuracy - confidence| over equal-width confidence bins."""
+    bins = reliability_bins(probabilities, labels, num_bins)
+    total = bins["count"].sum()
+    if not total:
+        return 0.0
+    filled = bins["count"] > 0
+    gaps = np.abs(bins["accuracy"][filled] - bins["confidence"][filled])
+    return float((gaps * bins["count"][filled]).sum() / total)
+
+
+def negative_log_likelihood(logits, labels, temperature: float = 1.0) -> float:
+    """Mean cross-entropy of `softmax(logits / temperature)` against `labels`."""
+    labels = np.asarray(labels).astype(np.int64)
+    probabilities = softmax(_check_scores(logits, labels, "logits"), temperature)
+    picked = probabilities[np.arange(labels.shape[0]), labels]
+    return float(-np.log(np.clip(picked, 1e-12, None)).mean()) if labels.size else 0.0
+
+
+def fit_temperature(logits, labels, max_iter: int = 100, bounds: tuple[float, float] = (0.05, 20.0)) -> float:
+    """The temperature `T` minimising the NLL of `softmax(logits / T)` on held-out data (Guo et al., 2017).
+
+    Optimised with L-BFGS over `log T` (so `T` stays positive), clamped to `bounds`. Needs at least one sample.
+    """
+    labels = np.asarray(labels).astype(np.int64)
+    logits = _check_scores(logits, labels, "logits")
+    if not labels.size:
+        raise ValueError("Cannot fit a temperature on an empty set of logits.")
+    logits_t = torch.as_tensor(logits, dtype=torch.float64)
+    labels_t = torch.as_tensor(labels)
+    log_temperature = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([log_temperature], lr=0.1, max_iter=max_iter, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(logits_t / log_temperature.exp(), labels_t)
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    temperature = float(log_temperature.exp().item())
+    if not math.isfinite(temperature):
+        return 1.0
+    return float(min(max(temperature, bounds[0]), bounds[1]))
+
+
+def head_report(logits, labels, temperature: float = 1.0, class_names: Sequence[str] = EMOTIONS, num_bins: int = DEFAULT_NUM_BINS) -> dict:
+    """Everything reported for one classification head: `classification_report` plus calibration figures."""
+    labels = _check_labels(labels, len(class_names))
+    logits = _check_scores(logits, labels, "logits")
+    report = classification_report(labels, logits.argmax(axis=1), class_names)
+    report["ece"] = expected_calibration_error(softmax(logits, temperature), labels, num_bins)
+    report["nll"] = negative_log_likelihood(logits, labels, temperature)
+    if temperature != 1.0:
+        report["ece_uncalibrated"] = expected_calibration_error(softmax(logits), labels, num_bins)
+    return report
+
+
+def compute_metrics(eval_prediction) -> dict:
+    """`Trainer` metrics: accuracy, macro-F1 and weighted-F1 of the fused head (plus the image-only and text-only
+    heads' accuracy and macro-F1 when the model returned them) and the fused head's ECE."""
+    predictions = eval_prediction.predictions
+    labels = np.asarray(eval_prediction.label_ids)
+    heads = predictions if isinstance(predictions, (tuple, list)) else (predictions,)
+    # Prediction tuples follow the model output order: logits, image_logits, text_logits (absent ones are dropped,
+    # so only a 2-D array of the right shape counts as a head).
+    heads = [np.asarray(head) for head in heads if head is not None]
+    heads = [head for head in heads if head.ndim == 2 and head.shape == (labels.shape[0], len(EMOTIONS))]
+    if not heads:
+        raise ValueError("compute_metrics: the predictions hold no (num_samples, 8) logits.")
+    fused = classification_report(labels, heads[0].argmax(axis=1))
+    metrics = {
+        "accuracy": fused["accuracy"],
+        "macro_f1": fused["macro_f1"],
+        "weighted_f1": fused["weighted_f1"],
+        "ece": expected_calibration_error(softmax(heads[0]), labels),
+    }
+    for name, head in zip(("image", "text"), heads[1:3]):
+        report = classification_report(labels, head.argmax(axis=1))
+        metrics[f"{name}_accuracy"] = report["accuracy"]
+        metrics[f"{name}_macro_f1"] = report["macro_f1"]
+    return metrics
+
+
+def plot_confusion_matrix(matrix, path, class_names: Sequence[str] = EMOTIONS, title: str = "Confusion matrix") -> str:
+    """Row-normalised confusion matrix as a heat map, with the raw counts written in each cell."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matrix = np.asarray(matrix, dtype=np.float64)
+    rows = matrix.sum(axis=1, keepdims=True)
+    normalised = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0)
+    figure, axes = plt.subplots(figsize=(7, 6))
+    image = axes.imshow(normalised, cmap="Blues", vmin=0.0, vmax=1.0)
+    figure.colorbar(image, ax=axes, fraction=0.046, pad=0.04, label="fraction of the true class")
+    axes.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right")
+    axes.set_yticks(range(len(class_names)), class_names)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    axes.set_title(title)
+    for row in range(matrix.shape[0]):
+        for column in range(matrix.shape[1]):
+            colour = "white" if normalised[row, column] > 0.5 else "black"
+            axes.text(column, row, int(matrix[row, column]), ha="center", va="center", color=colour, fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return str(path)
+
+
+def plot_reliability_diagram(bins: dict, path, title: str = "Reliability diagram", ece: float | None = None) -> str:
+    """Accuracy per confidence bin against the diagonal of perfect calibration, with bin sizes below."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    edges = np.asarray(bins["edges"])
+    centres = (edges[:-1] + edges[1:]) / 2
+    width = edges[1] - edges[0]
+    filled = np.asarray(bins["count"]) > 0
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(6, 7), gridspec_kw={"height_ratios": [3, 1]}, sharex=True)
+    top.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
+    top.bar(centres[filled], np.asarray(bins["accuracy"])[filled], width=width * 0.9, color="tab:blue",
+            edgecolor="black", label="accuracy")
+    top.bar(centres[filled], (np.asarray(bins["confidence"]) - np.asarray(bins["accuracy"]))[filled],
+            bottom=np.asarray(bins["accuracy"])[filled], width=width * 0.9, color="tab:red", alpha=0.3,
+            label="gap to confidence")
+    top.set_ylim(0, 1)
+    top.set_ylabel("accuracy")
+    top.set_title(title if ece is None else f"{title} (ECE {ece:.3f})")
+    top.legend(loc="upper left")
+    bottom.bar(centres, bins["count"], width=width * 0.9, color="tab:grey")
+    bottom.set_xlim(0, 1)
+    bottom.set_xlabel("confidence (top-1 probability)")
+    bottom.set_ylabel("samples")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return str(path)
+
+
+__all__ = [
+    "classification_report",
+    "compute_metrics",
+    "confusion_matrix",
+    "expected_calibration_error",
+    "fit_temperature",
+    "head_report",
+    "negative_log_likelihood",
+    "plot_confusion_matrix",
+    "plot_reliability_diagram",
+    "reliability_bins",
+    "softmax",
+]
