@@ -362,9 +362,6 @@ def push_checkpoint(
             f"{os.fspath(checkpoint_dir)!r} is not a complete EmotiFusion checkpoint; missing: {', '.join(missing)}. "
             "Save it with `emotifusion_hf.hub.save_checkpoint(model, processor, dir)`."
         )
-    pickled = [path.name for path in checkpoint_dir.iterdir() if path.suffix in (".bin", ".pt", ".pth", ".pkl")]
-    if pickled:
-        raise ValueError(f"Refusing to upload pickled files (safetensors only): {', '.join(sorted(pickled))}.")
     write_model_card(checkpoint_dir, repo_id=repo_id)
 
     api = HfApi(token=token)
@@ -378,7 +375,8 @@ def push_checkpoint(
             repo_type="model",
             revision=revision,
             commit_message=commit_message or "Upload EmotiFusion checkpoint",
-            ignore_patterns=["checkpoint-*", "runs/*", "*.bin", "*.pt", "*.pth"],
+            # Trainer working files stay local; pickled files (training_args.bin, optimizer states) never travel.
+            ignore_patterns=["checkpoint-*", "checkpoint-*/*", "runs/*", "*.bin", "*.pt", "*.pth", "*.pkl"],
         )
     except OfflineModeIsEnabled as error:
         raise RuntimeError(

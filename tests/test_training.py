@@ -296,3 +296,28 @@ def test_two_process_launch(tmp_path, dataset_dir, minilm_dir):
     assert result.returncode == 0, log[-3000:]
     assert "world size: 2" in log
     assert os.path.isfile(tmp_path / "ddp" / "model.safetensors")
+
+
+def test_push_to_hub_through_training_arguments(tmp_path, dataset_dir, minilm_dir):
+    """`--push_to_hub true --hub_model_id ...` uploads the final checkpoint (not the Trainer's folder or card)."""
+    from hub_server import HubStandIn
+
+    token = "hf_training_push_token"
+    config = _write_config(tmp_path / "c.yaml", dataset_dir, minilm_dir, do_eval=False, calibrate_temperature=False,
+                           max_steps=1)
+    output_dir = tmp_path / "run"
+    with HubStandIn(tmp_path / "hub", token) as hub:
+        environment = {**os.environ, "HF_ENDPOINT": hub.endpoint, "HF_TOKEN": token, "HF_HUB_OFFLINE": "0",
+                       "HF_HUB_DISABLE_XET": "1", "PYTHONPATH": REPO_ROOT}
+        result = subprocess.run(
+            [sys.executable, "-m", "training.train", config, "--output_dir", str(output_dir),
+             "--push_to_hub", "true", "--hub_model_id", "you/trained-tiny"],
+            cwd=REPO_ROOT, env=environment, capture_output=True, text=True, timeout=300,
+        )
+        assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+        arrived = hub.files("you/trained-tiny")
+        names = {path.name for path in arrived.iterdir()}
+    assert {"model.safetensors", "config.json", "modeling_emotifusion.py", "pipeline_emotifusion.py",
+            "processor_config.json", "README.md"} <= names
+    assert not any(name.endswith((".bin", ".pt", ".pth")) for name in names)
+    assert 'model="you/trained-tiny"' in (arrived / "README.md").read_text()

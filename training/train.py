@@ -45,7 +45,7 @@ from emotifusion_hf import (
     EmotiFusionImageProcessor,
     EmotiFusionProcessor,
 )
-from emotifusion_hf.hub import save_checkpoint
+from emotifusion_hf.hub import push_checkpoint, save_checkpoint
 
 from .augment import FaceDialogueCollator, FaceDialogueTransform, build_eval_augmentation, build_train_augmentation
 from .data import load_training_data
@@ -470,6 +470,9 @@ def main(argv: list[str] | None = None) -> dict:
     """Train and/or evaluate; returns every metric logged (train, eval, test, calibration)."""
     use_cpu_when_launched_without_accelerators()
     model_args, data_args, training_args = parse_arguments(argv)
+    # The Trainer would upload its working folder with a card of its own; instead the final checkpoint is pushed
+    # once, exactly as it loads as remote code, with our model card.
+    push_to_hub, training_args.push_to_hub = training_args.push_to_hub, False
     if training_args.output_dir is None:
         raise ValueError("Set `output_dir` (in the YAML file or with --output_dir).")
     setup_logging(training_args)
@@ -593,6 +596,17 @@ def main(argv: list[str] | None = None) -> dict:
             logger.info(f"text feature cache: {len(text_cache.states)} dialogues encoded, {text_cache.hits} replays")
         summary = training_summary(model_args, data_args, training_args, dataset, train_split, trainer)
         save_final_checkpoint(trainer, processor, training_args.output_dir, summary)
+        if push_to_hub and trainer.is_world_process_zero():
+            repo_id = training_args.hub_model_id or os.path.basename(os.path.abspath(training_args.output_dir))
+            commit = push_checkpoint(
+                training_args.output_dir,
+                repo_id,
+                private=bool(training_args.hub_private_repo),
+                revision=training_args.hub_revision,
+                token=training_args.hub_token,
+                commit_message="Upload EmotiFusion checkpoint (training.train)",
+            )
+            logger.info(f"pushed {training_args.output_dir} to {commit.commit_url}")
 
     if training_args.do_eval:
         metrics = trainer.evaluate(eval_dataset=eval_split, metric_key_prefix="eval")
