@@ -55,7 +55,8 @@ class EmotiFusionClassifierOutput(ModelOutput):
     r"""
     loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` is provided):
         Cross-entropy of the fused logits, plus `config.modality_loss_weight` times the mean cross-entropy of the
-        image-only and text-only heads over the samples that have that modality.
+        image-only and text-only heads over the samples that have that modality (the text-only head against
+        `text_labels` when given).
     logits (`torch.FloatTensor` of shape `(batch_size, num_labels)`):
         Fused classification scores (before softmax and before temperature scaling).
     image_logits (`torch.FloatTensor` of shape `(batch_size, num_labels)`, *optional*):
@@ -182,6 +183,11 @@ class EmotiFusionVisionEncoder(nn.Module):
             )
             for name in config.vision_backbones
         )
+        # timm has initialised the trunks for training from scratch (He init, the last BatchNorm of every residual
+        # block at zero so blocks start as identities); `post_init` must keep that rather than apply the generic
+        # init, which roughly halves how fast a trunk learns from scratch.
+        for module in self.trunks.modules():
+            module._is_hf_initialized = True
         self.num_features = sum(trunk.feature_info.channels()[-1] for trunk in self.trunks)
         self.channel_attention = EmotiFusionChannelAttention(self.num_features, config.channel_attention_reduction)
         self.spatial_attention = EmotiFusionSpatialAttention(config.spatial_attention_kernel_size)
@@ -327,7 +333,7 @@ class EmotiFusionPreTrainedModel(PreTrainedModel):
     def _init_weights(self, module):
         std = self.config.initializer_range
         if isinstance(module, nn.Conv2d):
-            # The timm trunks are convolutional networks trained from scratch: He init, as timm does.
+            # The attention convolutions feed ReLUs and sigmoids: He init, as timm uses for its trunks.
             init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
             if module.bias is not None:
                 init.zeros_(module.bias)
@@ -493,8 +499,19 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
         labels: torch.LongTensor | None = None,
         image_present: torch.BoolTensor | None = None,
         text_present: torch.BoolTensor | None = None,
+        text_labels: torch.LongTensor | None = None,
         **kwargs,
     ) -> EmotiFusionClassifierOutput:
+        r"""
+        labels (`torch.LongTensor` of shape `(batch_size,)`, *optional*):
+            The emotion of each sample (what the fused and image-only heads are trained on).
+        image_present, text_present (`torch.BoolTensor` of shape `(batch_size,)`, *optional*):
+            Which samples have an image / a text; the others use the learned missing-modality embedding.
+        text_labels (`torch.LongTensor` of shape `(batch_size,)`, *optional*):
+            The emotion each text expresses, where a dataset knows it (the synthetic dialogues of `dataset_builder`
+            do): the text-only head is trained on it instead of `labels`. A dialogue that does not match its face
+            then teaches the text head what the words say rather than label noise.
+        """
         outputs = self.emotifusion(
             pixel_values=pixel_values,
             input_ids=input_ids,
@@ -515,7 +532,9 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
 
         loss = None
         if labels is not None:
-            loss = self.compute_loss(logits, image_logits, text_logits, labels, outputs.image_present, outputs.text_present)
+            loss = self.compute_loss(
+                logits, image_logits, text_logits, labels, outputs.image_present, outputs.text_present, text_labels
+            )
 
         return EmotiFusionClassifierOutput(
             loss=loss,
@@ -527,13 +546,12 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
             text_embeds=outputs.text_embeds,
         )
 
-    def compute_loss(self, logits, image_logits, text_logits, labels, image_present, text_present) -> torch.Tensor:
+    def compute_loss(
+        self, logits, image_logits, text_logits, labels, image_present, text_present, text_labels=None
+    ) -> torch.Tensor:
         """Weighted, label-smoothed cross-entropy of the fused head plus the per-modality auxiliary terms."""
-        labels = labels.to(logits.device).long()
-        if labels.shape != logits.shape[:1]:
-            raise ValueError(f"`labels` must have shape ({logits.shape[0]},), got {tuple(labels.shape)}.")
-        if labels.numel() and (labels.min() < 0 or labels.max() >= self.config.num_labels):
-            raise ValueError(f"`labels` must be class ids in [0, {self.config.num_labels - 1}], got {labels.tolist()}.")
+        labels = self._check_labels(labels, logits, "labels")
+        text_labels = labels if text_labels is None else self._check_labels(text_labels, logits, "text_labels")
         weight = self.class_weights.to(logits.dtype) if self.class_weights is not None else None
 
         def cross_entropy(scores, targets):
@@ -544,12 +562,22 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
 
         loss = cross_entropy(logits, labels)
         auxiliary = []
-        for head_logits, present in ((image_logits, image_present), (text_logits, text_present)):
+        for head_logits, present, targets in (
+            (image_logits, image_present, labels), (text_logits, text_present, text_labels)
+        ):
             if head_logits is not None and bool(present.any()):
-                auxiliary.append(cross_entropy(head_logits[present], labels[present]))
+                auxiliary.append(cross_entropy(head_logits[present], targets[present]))
         if auxiliary and self.config.modality_loss_weight > 0:
             loss = loss + self.config.modality_loss_weight * torch.stack(auxiliary).mean()
         return loss
+
+    def _check_labels(self, labels, logits, name: str) -> torch.Tensor:
+        labels = labels.to(logits.device).long()
+        if labels.shape != logits.shape[:1]:
+            raise ValueError(f"`{name}` must have shape ({logits.shape[0]},), got {tuple(labels.shape)}.")
+        if labels.numel() and (labels.min() < 0 or labels.max() >= self.config.num_labels):
+            raise ValueError(f"`{name}` must be class ids in [0, {self.config.num_labels - 1}], got {labels.tolist()}.")
+        return labels
 
     def backbone_parameters(self):
         """Parameters of the (typically pretrained) visual trunks and BERT, for a lower learning rate or freezing."""
@@ -601,7 +629,7 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
 
         text_model = None
         if text is not None:
-            text_model = BertModel.from_pretrained(text, add_pooling_layer=False)
+            text_model = _PoolerlessBertModel.from_pretrained(text, add_pooling_layer=False)
             config_kwargs["text_config"] = text_model.config.to_dict()
             config_kwargs["text_backbone"] = str(text)
         if vision_sources is not None:
@@ -616,6 +644,12 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
             for trunk, (architecture, source) in zip(model.emotifusion.vision_model.trunks, vision_sources):
                 trunk.load_state_dict(_pretrained_trunk(architecture, source, config.num_channels).state_dict())
         return model
+
+
+class _PoolerlessBertModel(BertModel):
+    """`BertModel` without its pooler, for loading encoder weights: a checkpoint's pooler is expected, not reported."""
+
+    _keys_to_ignore_on_load_unexpected = [r"(^|\.)pooler\."]
 
 
 def _resolve_vision_sources(vision, architectures: list[str]) -> list[tuple[str, str]] | None:

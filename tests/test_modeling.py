@@ -132,6 +132,21 @@ def test_auxiliary_loss_adds_the_modality_heads(tiny_batch):
     torch.testing.assert_close(outputs.loss, expected)
 
 
+def test_text_labels_supervise_the_text_head_only(tiny_batch):
+    torch.manual_seed(0)
+    model = EmotiFusionForEmotionClassification(make_tiny_config(modality_loss_weight=0.5)).eval()
+    text_labels = (LABELS + 1) % 8
+    outputs = model(**tiny_batch, labels=LABELS, text_labels=text_labels)
+    ce = torch.nn.functional.cross_entropy
+    expected = ce(outputs.logits, LABELS) + 0.5 * (
+        ce(outputs.image_logits, LABELS) + ce(outputs.text_logits, text_labels)) / 2
+    torch.testing.assert_close(outputs.loss, expected)
+    with pytest.raises(ValueError, match="`text_labels` must have shape"):
+        model(**tiny_batch, labels=LABELS, text_labels=text_labels[:2])
+    with pytest.raises(ValueError, match="`text_labels` must be class ids"):
+        model(**tiny_batch, labels=LABELS, text_labels=text_labels + 8)
+
+
 @pytest.mark.parametrize("fusion", ["attention", "concat"])
 def test_save_and_load_are_equal(fusion, tmp_path, tiny_batch):
     torch.manual_seed(0)
