@@ -45,6 +45,7 @@ from pathlib import Path
 import datasets
 
 from emotifusion_hf.configuration_emotifusion import EMOTIONS
+from emotifusion_hf.hub import replace_directory
 
 from datasets.exceptions import DatasetGenerationError
 
@@ -133,6 +134,8 @@ class EmotiFusionBuilderConfig(datasets.BuilderConfig):
         eval_per_class (`int`, *optional*): demo faces per class in validation and test
             (default: a quarter of `per_class`, at least one).
         image_size (`int`, defaults to 112): side of the demo faces in pixels.
+        face_variation (`float`, defaults to 1.0): how far the demo faces' pose, lighting, clutter, blur and noise
+            vary, 0 to 1 (see `demo_faces.render_face`).
         validation_fraction / test_fraction (`float`, default 0.1): stratified slices carved out of training when
             the source has no such split.
         strict (`bool`, defaults to False): raise on the first bad row instead of skipping and counting it.
@@ -150,6 +153,7 @@ class EmotiFusionBuilderConfig(datasets.BuilderConfig):
     per_class: int = 64
     eval_per_class: int | None = None
     image_size: int = 112
+    face_variation: float = 1.0
     validation_fraction: float = 0.1
     test_fraction: float = 0.1
     strict: bool = False
@@ -225,6 +229,8 @@ class EmotiFusionBuilder(datasets.GeneratorBasedBuilder):
                 raise ValueError(f"per_class must be >= 1, got {config.per_class}.")
             if config.eval_per_class is not None and config.eval_per_class < 1:
                 raise ValueError(f"eval_per_class must be >= 1, got {config.eval_per_class}.")
+            if not 0.0 <= config.face_variation <= 1.0:
+                raise ValueError(f"face_variation must be in [0, 1], got {config.face_variation}.")
             return None
         if not config.data_dir:
             raise ValueError("The 'affectnet' config needs data_dir=<the AffectNet folder>.")
@@ -281,7 +287,9 @@ class EmotiFusionBuilder(datasets.GeneratorBasedBuilder):
             count = config.per_class
             if split != "train":
                 count = config.eval_per_class or max(1, math.ceil(config.per_class / 4))
-            return generate_demo_faces(count, seed=config.seed, split=split, size=config.image_size)
+            return generate_demo_faces(
+                count, seed=config.seed, split=split, size=config.image_size, variation=config.face_variation
+            )
         return read_affectnet(
             config.data_dir,
             self.layout,
@@ -466,13 +474,27 @@ def build_dataset(
         )
     dataset = builder.as_dataset()
     if output_dir is not None:
-        if os.path.exists(output_dir):
-            shutil.rmtree(output_dir) if os.path.isdir(output_dir) else os.remove(output_dir)
-        dataset.save_to_disk(output_dir, num_proc=num_proc)
-        with open(os.path.join(output_dir, BUILD_REPORT_FILE), "w", encoding="utf-8") as handle:
-            json.dump(report, handle, indent=2)
+        save_atomically(dataset, report, output_dir, num_proc=num_proc)
         dataset = datasets.load_from_disk(output_dir)
     return (dataset, report) if return_report else dataset
+
+
+def save_atomically(dataset: datasets.DatasetDict, report: dict, output_dir: str, num_proc: int | None = None) -> None:
+    """`save_to_disk` plus `build_report.json`, written beside `output_dir` and swapped in when complete: a save
+    killed midway leaves the previous build (or nothing) at `output_dir`, never half a dataset."""
+    output_dir = Path(output_dir)
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.saving-", dir=output_dir.parent))
+    try:
+        dataset.save_to_disk(str(staging), num_proc=num_proc)
+        with open(staging / BUILD_REPORT_FILE, "w", encoding="utf-8") as handle:
+            json.dump(report, handle, indent=2)
+        if output_dir.exists() and not output_dir.is_dir():
+            output_dir.unlink()
+        replace_directory(staging, output_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -493,6 +515,9 @@ def add_build_arguments(parser) -> None:
     parser.add_argument("--per-class", type=int, default=None, help="Demo: train faces per class (default 64).")
     parser.add_argument("--eval-per-class", type=int, default=None, help="Demo: validation/test faces per class.")
     parser.add_argument("--image-size", type=int, default=None, help="Demo: face size in pixels (default 112).")
+    parser.add_argument(
+        "--face-variation", type=float, default=None, help="Demo: pose/lighting/clutter variation, 0-1 (default 1)."
+    )
     parser.add_argument("--validation-fraction", type=float, default=None, help="Training slice used for validation.")
     parser.add_argument("--test-fraction", type=float, default=None, help="Training slice used for test, if none.")
     parser.add_argument("--max-face-size", type=int, default=None, help="AffectNet: shrink crops to this longer side.")
@@ -526,6 +551,7 @@ def run_build(args) -> dict:
         "per_class": args.per_class,
         "eval_per_class": args.eval_per_class,
         "image_size": args.image_size,
+        "face_variation": args.face_variation,
         "validation_fraction": args.validation_fraction,
         "test_fraction": args.test_fraction,
         "max_face_size": args.max_face_size,

@@ -169,13 +169,13 @@ def sample_expression(label: int | str, rng: random.Random) -> tuple[dict[str, f
     return params, intensity
 
 
-def _background(size: int, rng: random.Random) -> Image.Image:
+def _background(size: int, rng: random.Random, variation: float) -> Image.Image:
     # A 2x2 colour field stretched bilinearly is a smooth two-way gradient at no per-pixel cost in Python.
     corners = Image.new("RGB", (2, 2))
     corners.putdata([tuple(rng.randint(20, 235) for _ in range(3)) for _ in range(4)])
     image = corners.resize((size, size), Image.Resampling.BILINEAR)
     draw = ImageDraw.Draw(image)
-    for _ in range(rng.randint(0, 4)):  # clutter: frames, windows, shelves
+    for _ in range(rng.randint(0, round(4 * variation))):  # clutter: frames, windows, shelves
         x0, y0 = rng.uniform(-0.2, 1.0) * size, rng.uniform(-0.2, 1.0) * size
         x1, y1 = x0 + rng.uniform(0.1, 0.6) * size, y0 + rng.uniform(0.1, 0.6) * size
         colour = tuple(rng.randint(0, 255) for _ in range(3))
@@ -361,7 +361,9 @@ def _draw_face(draw: ImageDraw.ImageDraw, pose: _Pose, identity: dict, p: dict, 
         line(upper_inner, _shade(identity["lip_colour"], 0.6), 0.006)
 
 
-def render_face(label: int | str, rng_or_seed: random.Random | int | None = None, size: int = 112) -> Image.Image:
+def render_face(
+    label: int | str, rng_or_seed: random.Random | int | None = None, size: int = 112, variation: float = 1.0
+) -> Image.Image:
     """
     Draw one synthetic face showing `label`.
 
@@ -369,15 +371,18 @@ def render_face(label: int | str, rng_or_seed: random.Random | int | None = None
         label (`int` or `str`): index into `EMOTIONS` or its name.
         rng_or_seed (`random.Random` or `int`, *optional*): the randomness; the same seed gives the same image.
         size (`int`, *optional*, defaults to 112): width and height in pixels.
+        variation (`float`, *optional*, defaults to 1.0): how far pose, lighting, background clutter, blur and
+            sensor noise vary, from 0 (a frontal, evenly lit face on a plain gradient) to 1. Identity and the
+            expression itself (intensity, blends with neighbouring classes) vary the same at every setting.
 
     Returns:
         `PIL.Image.Image`: an RGB `size` x `size` image.
     """
-    image, _ = _render(label, rng_or_seed, size)
+    image, _ = _render(label, rng_or_seed, size, variation)
     return image
 
 
-def _render(label: int | str, rng_or_seed, size: int) -> tuple[Image.Image, float]:
+def _render(label: int | str, rng_or_seed, size: int, variation: float = 1.0) -> tuple[Image.Image, float]:
     if isinstance(label, str):
         if label not in EMOTIONS:
             raise ValueError(f"Unknown emotion {label!r}: expected one of {EMOTIONS}.")
@@ -386,40 +391,43 @@ def _render(label: int | str, rng_or_seed, size: int) -> tuple[Image.Image, floa
         raise ValueError(f"Emotion index {label} is out of range 0-{len(EMOTIONS) - 1}.")
     if not 32 <= size <= 512:
         raise ValueError(f"size must be between 32 and 512 pixels, got {size}.")
+    if not 0.0 <= variation <= 1.0:
+        raise ValueError(f"variation must be between 0 and 1, got {variation}.")
     rng = rng_or_seed if isinstance(rng_or_seed, random.Random) else random.Random(rng_or_seed)
     params, intensity = sample_expression(label, rng)
     identity = _identity(rng)
     # Small faces are drawn at twice the size and downsampled: cheap anti-aliasing for the thin lines.
     canvas_size = size * 2 if size <= 160 else size
-    canvas = _background(canvas_size, rng)
-    angle = math.radians(max(-15.0, min(15.0, rng.gauss(0.0, 6.0))))
-    scale = canvas_size * rng.uniform(0.9, 1.12)
+    canvas = _background(canvas_size, rng, variation)
+    v = variation
+    angle = math.radians(max(-15.0, min(15.0, rng.gauss(0.0, 6.0 * v))))
+    scale = canvas_size * rng.uniform(1.01 - 0.11 * v, 1.01 + 0.11 * v)
     pose = _Pose(
-        centre_x=canvas_size * (0.5 + rng.uniform(-0.06, 0.06)),
-        centre_y=canvas_size * (0.48 + rng.uniform(-0.05, 0.05)),
+        centre_x=canvas_size * (0.5 + rng.uniform(-0.06, 0.06) * v),
+        centre_y=canvas_size * (0.48 + rng.uniform(-0.05, 0.05) * v),
         scale=scale,
         cos=math.cos(angle),
         sin=math.sin(angle),
-        yaw=max(-1.0, min(1.0, rng.gauss(0.0, 0.4))),
+        yaw=max(-1.0, min(1.0, rng.gauss(0.0, 0.4 * v))),
     )
     _draw_face(ImageDraw.Draw(canvas), pose, identity, params, stroke=scale)
     if canvas_size != size:
         canvas = canvas.reduce(canvas_size // size)
-    if rng.random() < 0.3:
+    if rng.random() < 0.3 * v:
         canvas = canvas.filter(ImageFilter.GaussianBlur(radius=rng.uniform(0.3, 1.1) * size / 112))
     # Directional light, exposure, colour cast and sensor noise.
     pixels = np.asarray(canvas, dtype=np.float32)
     direction = rng.uniform(0, 2 * math.pi)
     ramp = np.linspace(-1.0, 1.0, size, dtype=np.float32)
-    strength = rng.uniform(0.0, 0.3)
+    strength = rng.uniform(0.0, 0.3 * v)
     light = 1.0 + (strength * math.cos(direction)) * ramp[None, :] + (strength * math.sin(direction)) * ramp[:, None]
-    gain = rng.uniform(0.75, 1.2)
-    colour_gain = np.array([gain * rng.uniform(0.92, 1.08) for _ in range(3)], dtype=np.float32)
+    gain = rng.uniform(1.0 - 0.25 * v, 1.0 + 0.2 * v)
+    colour_gain = np.array([gain * rng.uniform(1.0 - 0.08 * v, 1.0 + 0.08 * v) for _ in range(3)], dtype=np.float32)
     pixels *= light[..., None]
     pixels *= colour_gain
     tile = _noise_tile()
     row, column = rng.randrange(tile.shape[0] - size), rng.randrange(tile.shape[1] - size)
-    pixels += (rng.uniform(2.0, 9.0) * tile[row : row + size, column : column + size])[..., None]
+    pixels += (rng.uniform(2.0, 9.0) * v * tile[row : row + size, column : column + size])[..., None]
     np.clip(pixels, 0, 255, out=pixels)
     return Image.fromarray(pixels.astype(np.uint8), "RGB"), intensity
 
@@ -435,19 +443,19 @@ def affect_of(label: int | str, intensity: float, rng: random.Random) -> tuple[f
 
 
 def generate_demo_faces(
-    per_class: int, seed: int = 0, split: str = "train", size: int = 112, quality: int = 92
+    per_class: int, seed: int = 0, split: str = "train", size: int = 112, quality: int = 92, variation: float = 1.0
 ) -> Iterator[FaceRecord]:
     """
     Stream `per_class` demo faces of every emotion as `FaceRecord`s holding JPEG bytes, classes interleaved.
 
-    Face k of class c in `split` depends only on `(seed, split, c, k)`.
+    Face k of class c in `split` depends only on `(seed, split, c, k)` (and `size`, `variation`, see `render_face`).
     """
     if per_class < 0:
         raise ValueError(f"per_class must be >= 0, got {per_class}.")
     for index in range(per_class):
         for label, emotion in enumerate(EMOTIONS):
             rng = random.Random(f"demo-face|{seed}|{split}|{emotion}|{index}")
-            image, intensity = _render(label, rng, size)
+            image, intensity = _render(label, rng, size, variation)
             valence, arousal = affect_of(label, intensity, rng)
             buffer = io.BytesIO()
             image.save(buffer, format="JPEG", quality=quality)
