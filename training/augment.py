@@ -81,6 +81,7 @@ class FaceDialogueTransform:
         text_column: str = "text",
         label_column: str = "label",
         face_box_column: str | None = None,
+        text_label_column: str | None = None,
     ):
         self.image_processor = image_processor
         self.augmentation = augmentation
@@ -91,6 +92,8 @@ class FaceDialogueTransform:
         # Datasets from `dataset_builder` store the face crop itself (their `face_box` says where it was cut from in
         # the source photo), so nothing is cropped by default; name a column only for uncropped images with boxes.
         self.face_box_column = face_box_column
+        # The emotion each text expresses, when the dataset records it: it supervises the text-only head.
+        self.text_label_column = text_label_column
 
     def _text(self, sample):
         if sample is None:
@@ -101,7 +104,9 @@ class FaceDialogueTransform:
             sample = self.join_turns([turn for turn in sample if turn and turn.strip()]) if sample else ""
         return sample if sample.strip() else None
 
-    def __call__(self, batch: dict) -> dict:
+    def __call__(self, batch: dict, seeds: list[int] | None = None) -> dict:
+        """Transform a batch of rows (a dict of columns). With `seeds`, sample i is augmented from `seeds[i]` alone;
+        without, from albumentations' own random state."""
         for column in (self.image_column, self.text_column, self.label_column):
             if column not in batch:
                 raise KeyError(f"The dataset has no `{column}` column (it has {sorted(batch)}).")
@@ -110,15 +115,61 @@ class FaceDialogueTransform:
         if face_boxes is None:
             face_boxes = [None] * len(images)
         pixel_values = []
-        for image, face_box in zip(images, face_boxes):
+        for position, (image, face_box) in enumerate(zip(images, face_boxes)):
             array = self.image_processor.prepare_image(image, face_box=face_box or None)
+            if seeds is not None:
+                self.augmentation.set_random_seed(seeds[position])
             augmented = self.augmentation(image=array)["image"]
             pixel_values.append(np.ascontiguousarray(augmented.transpose(2, 0, 1), dtype=np.float32))
-        return {
+        transformed = {
             "pixel_values": pixel_values,
             "text": [self._text(sample) for sample in batch[self.text_column]],
             "labels": [int(label) for label in batch[self.label_column]],
         }
+        if self.text_label_column is not None:
+            if self.text_label_column not in batch:
+                raise KeyError(f"The dataset has no `{self.text_label_column}` column (it has {sorted(batch)}).")
+            transformed["text_labels"] = [int(label) for label in batch[self.text_label_column]]
+        return transformed
+
+
+class SeededAugmentedDataset(torch.utils.data.Dataset):
+    """A `datasets` split served to the DataLoader through a `FaceDialogueTransform`, each row augmented with
+    randomness drawn from `(seed, epoch, row index)` alone.
+
+    albumentations keeps a random state of its own, seeded from the OS, so a plain `with_transform` split augments
+    differently on every run, and a run resumed from a checkpoint cannot replay the augmentations of the unbroken
+    run. Seeding per row fixes both, whatever the number of DataLoader workers (persistent ones included: the epoch
+    lives in shared memory) or processes. Call `set_epoch` at the start of every epoch (`training.train` does,
+    from a callback).
+    """
+
+    def __init__(self, split, transform: FaceDialogueTransform, seed: int = 0):
+        self.split = split
+        self.transform = transform
+        self.seed = seed
+        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
+
+    def set_epoch(self, epoch: int) -> None:
+        self._epoch.fill_(int(epoch))
+
+    @property
+    def epoch(self) -> int:
+        return int(self._epoch)
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def _seed(self, index: int) -> int:
+        return int(np.random.SeedSequence((self.seed, self.epoch, index)).generate_state(1)[0])
+
+    def __getitems__(self, indices: list[int]) -> list[dict]:
+        indices = [int(index) for index in indices]
+        batch = self.transform(self.split[indices], seeds=[self._seed(index) for index in indices])
+        return [{column: values[position] for column, values in batch.items()} for position in range(len(indices))]
+
+    def __getitem__(self, index: int) -> dict:
+        return self.__getitems__([index])[0]
 
 
 class FaceDialogueCollator:
@@ -148,14 +199,16 @@ class FaceDialogueCollator:
         batch["pixel_values"] = torch.stack([torch.as_tensor(np.asarray(feature["pixel_values"])) for feature in features])
         if not bool(text_present.all()):
             batch["text_present"] = text_present
-        if "labels" in features[0]:
-            batch["labels"] = torch.tensor([int(feature["labels"]) for feature in features], dtype=torch.long)
+        for key in ("labels", "text_labels"):
+            if key in features[0]:
+                batch[key] = torch.tensor([int(feature[key]) for feature in features], dtype=torch.long)
         return batch
 
 
 __all__ = [
     "FaceDialogueCollator",
     "FaceDialogueTransform",
+    "SeededAugmentedDataset",
     "build_eval_augmentation",
     "build_train_augmentation",
 ]

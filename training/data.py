@@ -46,14 +46,14 @@ def load_dataset_dir(path) -> DatasetDict:
 
 
 def build_demo_dataset(per_class: int, agreement: float, seed: int, image_size: int, eval_per_class: int | None = None,
-                       output_dir=None) -> DatasetDict:
+                       output_dir=None, face_variation: float = 1.0) -> DatasetDict:
     """The demo dataset (procedural faces + synthetic dialogues) from the dataset builder, saved to `output_dir`
     when given (otherwise kept in the datasets cache, keyed by the settings)."""
     from dataset_builder.builder import build_dataset
 
     dataset = build_dataset(
         source="demo", per_class=per_class, eval_per_class=eval_per_class, agreement=agreement, seed=seed,
-        image_size=image_size, output_dir=output_dir,
+        image_size=image_size, face_variation=face_variation, output_dir=output_dir,
     )
     return check_dataset(dataset, where="the demo dataset")
 
@@ -69,7 +69,7 @@ def load_training_data(data_args, seed: int = 0) -> DatasetDict:
         )
         dataset = build_demo_dataset(
             data_args.demo_per_class, data_args.demo_agreement, seed, data_args.demo_image_size,
-            eval_per_class=data_args.demo_eval_per_class,
+            eval_per_class=data_args.demo_eval_per_class, face_variation=data_args.demo_face_variation,
         )
     columns = (data_args.image_column, data_args.text_column, data_args.label_column)
     return check_dataset(dataset, columns, where=data_args.dataset_dir or "the demo dataset")

@@ -116,6 +116,7 @@ def run_demo(args) -> int:
             eval_per_class=data_args.demo_eval_per_class,
             agreement=data_args.demo_agreement,
             image_size=data_args.demo_image_size,
+            face_variation=data_args.demo_face_variation,
             seed=args.seed,
         )
         print(", ".join(f"{name}: {len(split)}" for name, split in dataset.items()),

@@ -47,7 +47,13 @@ from emotifusion_hf import (
 )
 from emotifusion_hf.hub import push_checkpoint, save_checkpoint
 
-from .augment import FaceDialogueCollator, FaceDialogueTransform, build_eval_augmentation, build_train_augmentation
+from .augment import (
+    FaceDialogueCollator,
+    FaceDialogueTransform,
+    SeededAugmentedDataset,
+    build_eval_augmentation,
+    build_train_augmentation,
+)
 from .data import load_training_data
 from .metrics import compute_metrics, expected_calibration_error, fit_temperature, negative_log_likelihood, softmax
 from .text_backbone import resolve_text_backbone, train_wordpiece_tokenizer
@@ -170,6 +176,9 @@ class DataArguments:
         default=None, metadata={"help": "Demo dataset: faces per class in validation and test (default: a quarter)."}
     )
     demo_image_size: int = field(default=96, metadata={"help": "Demo dataset: rendered face size in pixels."})
+    demo_face_variation: float = field(
+        default=1.0, metadata={"help": "Demo dataset: how far pose, lighting, clutter, blur and noise vary (0-1)."}
+    )
     dataset_name: str | None = field(
         default=None,
         metadata={"help": "Name of the training data for the model card (default: the `source` column, e.g. `demo` "
@@ -200,6 +209,12 @@ class DataArguments:
     image_column: str = field(default="image", metadata={"help": "Column holding the face images."})
     text_column: str = field(default="text", metadata={"help": "Column holding the dialogue text."})
     label_column: str = field(default="label", metadata={"help": "Column holding the target emotion."})
+    text_label_column: str | None = field(
+        default="text_label",
+        metadata={"help": "Column holding the emotion each text expresses (the synthetic dialogues record it); when "
+                          "the training split has it, the text-only head learns it instead of `label_column`. Set "
+                          "to `none` to always train on `label_column`."},
+    )
 
 
 class FreezeBackbonesCallback(TrainerCallback):
@@ -230,6 +245,37 @@ class FreezeBackbonesCallback(TrainerCallback):
             logger.info(f"backbones unfrozen at step {state.global_step}")
 
 
+class EpochCallback(TrainerCallback):
+    """Tells datasets with a `set_epoch` which epoch begins (accelerate does so only when the sampler has no
+    `set_epoch` of its own), also on a run resumed mid-epoch."""
+
+    def __init__(self, *targets):
+        self.targets = targets
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        # `state.epoch` is the fraction of epochs done: a whole number at an epoch's start, past it on a resume.
+        epoch = int(state.epoch + 1e-6) if state.epoch else 0
+        for target in self.targets:
+            target.set_epoch(epoch)
+
+
+class EpochSeededWeightedSampler(WeightedRandomSampler):
+    """`WeightedRandomSampler` whose draws depend only on `(seed, epoch)`: every process draws the same sequence
+    (accelerate then shards the batches), and a resumed run draws what the unbroken run drew."""
+
+    def __init__(self, weights, num_samples: int, seed: int = 0):
+        super().__init__(weights, num_samples=num_samples, replacement=True, generator=torch.Generator())
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):
+        self.generator.manual_seed(self.seed + self.epoch)
+        return super().__iter__()
+
+
 class EmotiFusionTrainer(Trainer):
     """`Trainer` with per-stream learning rates, an optional class-balanced sampler and predictions without the
     embeddings."""
@@ -237,6 +283,9 @@ class EmotiFusionTrainer(Trainer):
     def __init__(self, *args, backbone_learning_rate=None, vision_backbone_learning_rate=None,
                  balanced_sampling_weights=None, **kwargs):
         super().__init__(*args, **kwargs)
+        if self.args.label_names is None:
+            # The emotion is the label; `text_labels` (optional, training only) is an input of the text head's loss.
+            self.label_names = ["labels"]
         self.backbone_learning_rate = backbone_learning_rate
         self.vision_backbone_learning_rate = vision_backbone_learning_rate
         self.balanced_sampling_weights = balanced_sampling_weights
@@ -277,10 +326,9 @@ class EmotiFusionTrainer(Trainer):
     def _get_train_sampler(self, train_dataset=None):
         if self.balanced_sampling_weights is None:
             return super()._get_train_sampler(train_dataset)
-        # Every process draws the same sequence (same seed); accelerate then shards the batches between them.
-        generator = torch.Generator().manual_seed(self.args.seed)
         weights = torch.as_tensor(self.balanced_sampling_weights, dtype=torch.double)
-        return WeightedRandomSampler(weights, num_samples=len(weights), replacement=True, generator=generator)
+        # The Trainer's dataloader passes each epoch on to the sampler's `set_epoch`.
+        return EpochSeededWeightedSampler(weights, num_samples=len(weights), seed=self.args.seed)
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
         ignore_keys = EMBEDDING_OUTPUTS + list(ignore_keys or [])
@@ -466,8 +514,13 @@ def use_cpu_when_launched_without_accelerators() -> None:
         os.environ["ACCELERATE_USE_CPU"] = "true"
 
 
-def main(argv: list[str] | None = None) -> dict:
-    """Train and/or evaluate; returns every metric logged (train, eval, test, calibration)."""
+def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
+    """Train and/or evaluate; returns every metric logged (train, eval, test, calibration).
+
+    Args:
+        argv (`list[str]`, *optional*): the command line (default: `sys.argv[1:]`).
+        callbacks (`list[TrainerCallback]`, *optional*): extra callbacks for the `Trainer`.
+    """
     use_cpu_when_launched_without_accelerators()
     model_args, data_args, training_args = parse_arguments(argv)
     # The Trainer would upload its working folder with a card of its own; instead the final checkpoint is pushed
@@ -481,6 +534,9 @@ def main(argv: list[str] | None = None) -> dict:
         f"process rank: {training_args.process_index}, device: {training_args.device}, "
         f"distributed: {training_args.parallel_mode.value}, bf16: {training_args.bf16}, fp16: {training_args.fp16}"
     )
+    if training_args.dataloader_pin_memory and not torch.cuda.is_available():
+        # Pinned memory only speeds up copies to a GPU; without one, torch warns on every DataLoader.
+        training_args.dataloader_pin_memory = False
     # Transforms add columns on the fly: the Trainer must not drop the raw ones it does not see in forward().
     training_args.remove_unused_columns = False
     if training_args.label_smoothing_factor:
@@ -541,18 +597,28 @@ def main(argv: list[str] | None = None) -> dict:
         "text_column": data_args.text_column,
         "label_column": data_args.label_column,
     }
+    text_label_column = data_args.text_label_column
+    if text_label_column and str(text_label_column).lower() == "none":
+        text_label_column = None
+    if text_label_column and train_split is not None and text_label_column not in train_split.column_names:
+        text_label_column = None
+    if text_label_column:
+        logger.info(f"the text-only head learns `{text_label_column}`, the emotion each text expresses")
     train_transform = FaceDialogueTransform(
-        image_processor, build_train_augmentation(image_processor, data_args.augmentation_strength), **transform_settings
+        image_processor, build_train_augmentation(image_processor, data_args.augmentation_strength),
+        text_label_column=text_label_column, **transform_settings,
     )
     eval_transform = FaceDialogueTransform(image_processor, build_eval_augmentation(image_processor), **transform_settings)
     if train_split is not None:
-        train_split = train_split.with_transform(train_transform)
+        train_split = SeededAugmentedDataset(train_split, train_transform, seed=training_args.seed)
     if eval_split is not None:
         eval_split = eval_split.with_transform(eval_transform)
     if test_split is not None:
         test_split = test_split.with_transform(eval_transform)
 
-    callbacks = []
+    callbacks = list(callbacks or [])
+    if train_split is not None:
+        callbacks.append(EpochCallback(train_split))
     if model_args.freeze_backbones_steps > 0:
         callbacks.append(FreezeBackbonesCallback(
             model_args.freeze_backbones_steps,
