@@ -45,7 +45,7 @@ from pathlib import Path
 import datasets
 
 from emotifusion_hf.configuration_emotifusion import EMOTIONS
-from emotifusion_hf.hub import replace_directory
+from emotifusion_hf.hub import staged_directory
 
 from datasets.exceptions import DatasetGenerationError
 
@@ -482,19 +482,10 @@ def build_dataset(
 def save_atomically(dataset: datasets.DatasetDict, report: dict, output_dir: str, num_proc: int | None = None) -> None:
     """`save_to_disk` plus `build_report.json`, written beside `output_dir` and swapped in when complete: a save
     killed midway leaves the previous build (or nothing) at `output_dir`, never half a dataset."""
-    output_dir = Path(output_dir)
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.saving-", dir=output_dir.parent))
-    try:
+    with staged_directory(output_dir) as staging:
         dataset.save_to_disk(str(staging), num_proc=num_proc)
         with open(staging / BUILD_REPORT_FILE, "w", encoding="utf-8") as handle:
             json.dump(report, handle, indent=2)
-        if output_dir.exists() and not output_dir.is_dir():
-            output_dir.unlink()
-        replace_directory(staging, output_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import os
 import shutil
 import sys
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 from .configuration_emotifusion import EMOTIONS, EmotiFusionConfig
@@ -268,10 +269,7 @@ def save_checkpoint(
     output_dir = Path(output_dir)
     if save_kwargs.get("safe_serialization") is False:
         raise ValueError("EmotiFusion checkpoints are saved as safetensors only; `safe_serialization=False` is refused.")
-    # Written beside the target, then swapped in: a save killed midway leaves the previous checkpoint loadable.
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.saving-", dir=output_dir.parent))
-    try:
+    with staged_directory(output_dir) as staging:
         model.save_pretrained(staging, **save_kwargs)
         processor.save_pretrained(staging)
         if eval_report is not None:
@@ -279,11 +277,25 @@ def save_checkpoint(
         if training_summary is not None:
             (staging / TRAINING_SUMMARY_NAME).write_text(json.dumps(training_summary, indent=2))
         write_model_card(staging, model=model, processor=processor, repo_id=repo_id, checkpoint_path=output_dir)
-        replace_directory(staging, output_dir)
+    return os.fspath(output_dir)
+
+
+@contextmanager
+def staged_directory(target):
+    """Yield an empty folder beside `target`; when the block completes, it replaces `target` (see
+    `replace_directory`). If the block fails or is interrupted, the folder is removed and `target` is untouched, so a
+    save killed midway leaves the previous version loadable and nothing half-written."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.saving-", dir=target.parent))
+    try:
+        yield staging
+        if target.exists() and not target.is_dir():
+            target.unlink()
+        replace_directory(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return os.fspath(output_dir)
 
 
 def replace_directory(source: Path, target: Path) -> None:
