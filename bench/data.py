@@ -143,7 +143,7 @@ def builder_throughput(data_dir: str, workspace: str, num_proc: int, repeats: in
 
     rows = build(None)  # also the warm-up: first imports, first file reads
     default_seconds, parallel_seconds = interleaved_medians(
-        lambda: build(None), lambda: build(num_proc), repeats, warmup=0
+        lambda: build(None), lambda: build(num_proc), repeats=repeats, warmup=0
     )
     return {
         "builder_rows": rows,

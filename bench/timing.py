@@ -15,20 +15,18 @@ def median_seconds(function, repeats: int, warmup: int = 1) -> float:
     return statistics.median(times)
 
 
-def interleaved_medians(first, second, repeats: int, warmup: int = 1) -> tuple[float, float]:
-    """Median seconds of `first` and of `second`, run alternately `repeats` times each."""
+def interleaved_medians(*functions, repeats: int, warmup: int = 1) -> tuple[float, ...]:
+    """Median seconds of each of `functions`, run in turn `repeats` times each."""
     for _ in range(warmup):
-        first()
-        second()
-    first_times, second_times = [], []
+        for function in functions:
+            function()
+    times = [[] for _ in functions]
     for _ in range(repeats):
-        start = time.perf_counter()
-        first()
-        first_times.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        second()
-        second_times.append(time.perf_counter() - start)
-    return statistics.median(first_times), statistics.median(second_times)
+        for function, function_times in zip(functions, times):
+            start = time.perf_counter()
+            function()
+            function_times.append(time.perf_counter() - start)
+    return tuple(statistics.median(function_times) for function_times in times)
 
 
 __all__ = ["interleaved_medians", "median_seconds"]

@@ -198,7 +198,8 @@ class EmotiFusionVisionEncoder(nn.Module):
         """`(batch, channels, height, width)` pixels -> attended `(batch, num_features, h/32, w/32)` map."""
         # After `model.to(memory_format=torch.channels_last)` the input follows, so convolutions skip layout
         # conversions (about 1.4x faster on CPU).
-        if next(self.trunks[0].parameters()).is_contiguous(memory_format=torch.channels_last):
+        first_weight = next(self.trunks[0].parameters(), None)  # int8 trunks keep theirs packed, not as parameters
+        if first_weight is not None and first_weight.is_contiguous(memory_format=torch.channels_last):
             pixel_values = pixel_values.contiguous(memory_format=torch.channels_last)
         feature_maps = []
         for trunk in self.trunks:

@@ -14,9 +14,9 @@ from .pipeline_emotifusion import EmotionFusionPipeline
 TURN_SEPARATOR = "||"
 
 
-def load_pipeline(model: str, device=None, quantize: bool = False) -> EmotionFusionPipeline:
+def load_pipeline(model: str, device=None, quantize: bool = False, calibration_images=None) -> EmotionFusionPipeline:
     """The emotion-fusion pipeline of a checkpoint folder or Hub id, on `device` (default: CUDA when available),
-    optionally on the quantised fast path."""
+    optionally on the quantised fast path (with int8 convolutions calibrated on `calibration_images`)."""
     if not os.path.isdir(model) and (os.path.sep in model or model.startswith(".")):
         raise FileNotFoundError(f"Model folder not found: {model!r}")
     if os.path.isdir(model) and not os.path.isfile(os.path.join(model, "config.json")):
@@ -24,7 +24,36 @@ def load_pipeline(model: str, device=None, quantize: bool = False) -> EmotionFus
     device = check_device(device)
     loaded_model = AutoModel.from_pretrained(model)
     processor = AutoProcessor.from_pretrained(model)
-    return EmotionFusionPipeline(model=loaded_model, processor=processor, device=device, quantize=quantize)
+    return EmotionFusionPipeline(
+        model=loaded_model,
+        processor=processor,
+        device=device,
+        quantize=quantize,
+        calibration_images=calibration_images,
+    )
+
+
+CALIBRATION_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+
+
+def calibration_image_paths(paths):
+    """`--calibration-images` as a list of image files: files as given, folders expanded to the image files they hold
+    (sorted); `None` when not given. A missing path or a folder without images is a `FileNotFoundError`."""
+    if paths is None:
+        return None
+    files = []
+    for path in paths:
+        if os.path.isdir(path):
+            names = [name for name in os.listdir(path) if name.lower().endswith(CALIBRATION_IMAGE_SUFFIXES)]
+            found = sorted(os.path.join(path, name) for name in names)
+            if not found:
+                raise FileNotFoundError(f"--calibration-images folder {path!r} holds no image files.")
+            files.extend(found)
+        elif os.path.isfile(path):
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"--calibration-images path not found: {path!r}")
+    return files
 
 
 def check_device(device):
@@ -151,13 +180,15 @@ def _check_image_path(path: str) -> None:
 
 
 def run_predict(args) -> int:
+    if args.calibration_images and not args.quantize:
+        raise ValueError("--calibration-images calibrates the int8 fast path: add --quantize.")
     pipe_kwargs = {"top_k": args.top_k, "detect_face": args.detect_face or None}
     pipe_kwargs = {key: value for key, value in pipe_kwargs.items() if value is not None}
     if args.inputs:
         if args.image or args.text:
             raise ValueError("Use either --inputs (batch mode) or --image/--text, not both.")
         rows = read_inputs(args.inputs)
-        pipe = load_pipeline(args.model, args.device, args.quantize)
+        pipe = load_pipeline(args.model, args.device, args.quantize, calibration_image_paths(args.calibration_images))
         output = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
         failed = 0
         try:
@@ -173,7 +204,7 @@ def run_predict(args) -> int:
         raise ValueError("Give --image, --text (or both), or --inputs FILE.")
     if args.image is not None:
         _check_image_path(args.image)
-    pipe = load_pipeline(args.model, args.device, args.quantize)
+    pipe = load_pipeline(args.model, args.device, args.quantize, calibration_image_paths(args.calibration_images))
     result = pipe({"image": args.image, "text": parse_text(args.text)}, **pipe_kwargs)
     if args.json:
         print(json.dumps(result if isinstance(result, dict) else {"scores": result}))

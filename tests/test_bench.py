@@ -96,3 +96,46 @@ def test_training_loader_and_step(tmp_path, tiny_model):
     assert batch["input_ids"].shape == batch["attention_mask"].shape
     assert loader_samples_per_s(loader, batches=1) > 0
     assert train_step_seconds(tiny_model, [batch, batch], warmup=1) > 0
+
+
+def test_seed_style_model_runs_bert_over_every_padded_position():
+    import torch
+
+    from bench.inference import seed_style_model
+    from conftest import make_tiny_config
+    from emotifusion_hf import EmotiFusionForEmotionClassification
+
+    torch.manual_seed(0)
+    ours = EmotiFusionForEmotionClassification(make_tiny_config()).eval().to(memory_format=torch.channels_last)
+    seed = seed_style_model(ours)
+    assert ours.base_model.text_model.inference_bucket_size > 0
+    assert seed.base_model.text_model.inference_bucket_size == 0
+    conv = next(module for module in seed.modules() if isinstance(module, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous() and not conv.weight.is_contiguous(memory_format=torch.channels_last)
+    for (name, a), (_, b) in zip(ours.state_dict().items(), seed.state_dict().items()):
+        assert torch.equal(a, b), name
+    input_ids = torch.randint(1, 90, (3, 16))
+    attention_mask = torch.ones_like(input_ids)
+    attention_mask[:, 12:] = 0  # bucketing would trim every row to 12 positions
+    attention_mask[0, 5:] = 0
+    pixel_values = torch.randn(3, 3, 64, 64)
+    calls = []
+    hook = seed.base_model.text_model.bert.register_forward_hook(
+        lambda module, args, kwargs, output: calls.append(tuple(kwargs["input_ids"].shape)), with_kwargs=True
+    )
+    with torch.no_grad():
+        ours_logits = ours(pixel_values, input_ids, attention_mask).logits
+        seed_logits = seed(pixel_values, input_ids, attention_mask).logits
+    hook.remove()
+    same = torch.allclose(ours_logits, seed_logits, atol=1e-4)
+    assert same and calls == [(3, 16)]  # one pass over the whole padded batch
+
+
+def test_interleaved_medians_times_each_function():
+    from bench.timing import interleaved_medians
+
+    order = []
+    functions = [lambda name=name: order.append(name) for name in "abc"]
+    medians = interleaved_medians(*functions, repeats=2)
+    assert len(medians) == 3 and all(value >= 0 for value in medians)
+    assert order == ["a", "b", "c"] * 3  # one warm-up round, then the repeats in turn

@@ -194,3 +194,52 @@ def test_quantized_pipeline_is_close_to_fp32(checkpoint, face_path):
         _assert_distribution(b)
         scores_a = {item["label"]: item["score"] for item in a}
         assert max(abs(scores_a[item["label"]] - item["score"]) for item in b) < 0.02
+
+
+def test_calibrated_quantization_runs_resnet_convolutions_in_int8(checkpoint, face_path, tmp_path):
+    from torch.ao.nn.quantized import Conv2d as QuantizedConv2d
+
+    faces = []
+    for index in range(4):
+        path = tmp_path / f"calibration_{index}.jpg"
+        Image.fromarray(np.random.default_rng(index + 1).integers(0, 255, (80, 64, 3), dtype=np.uint8)).save(path)
+        faces.append(str(path))
+    fp32 = pipeline("emotion-fusion", model=str(checkpoint), trust_remote_code=True, device="cpu")
+    int8 = pipeline(
+        "emotion-fusion", model=str(checkpoint), trust_remote_code=True, device="cpu", quantize=True,
+        calibration_images=faces,
+    )
+    resnet, mobilenet = int8.model.base_model.vision_model.trunks
+    assert any(isinstance(module, QuantizedConv2d) for module in resnet.modules())
+    # Depthwise trunks stay fp32 (slower and less accurate in int8).
+    assert not any(isinstance(module, QuantizedConv2d) for module in mobilenet.modules())
+    assert any(isinstance(module, torch.nn.Conv2d) for module in mobilenet.modules())
+    # The pipeline quantised a copy: the fp32 model it was given is untouched.
+    assert not any("quantized" in type(module).__module__ for module in fp32.model.modules())
+    inputs = [{"image": face_path, "text": "You did WHAT?"}, {"image": faces[0]}]
+    for a, b in zip(fp32(inputs, batch_size=2), int8(inputs, batch_size=2)):
+        _assert_distribution(b)
+        scores_a = {item["label"]: item["score"] for item in a}
+        assert max(abs(scores_a[item["label"]] - item["score"]) for item in b) < 0.05
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"calibration_images": ["x.jpg"]}, "with `quantize=True`"),
+        ({"quantize": True, "calibration_images": []}, "non-empty list"),
+        ({"quantize": True, "calibration_images": "face.jpg"}, "non-empty list"),
+    ],
+)
+def test_bad_calibration_images_are_named(checkpoint, options, message):
+    with pytest.raises(ValueError, match=message):
+        pipeline("emotion-fusion", model=str(checkpoint), trust_remote_code=True, device="cpu", **options)
+
+
+def test_quantize_visual_trunks_checks_its_pixels():
+    from emotifusion_hf.pipeline_emotifusion import quantize_visual_trunks
+
+    with pytest.raises(ValueError, match="calibration_pixel_values"):
+        quantize_visual_trunks(None, torch.zeros(3, 8, 8))
+    with pytest.raises(ValueError, match="empty"):
+        quantize_visual_trunks(None, torch.zeros(0, 3, 8, 8))

@@ -100,3 +100,29 @@ def test_batch_csv(checkpoint, faces, tmp_path):
 def test_quantized_prediction(checkpoint, capsys):
     assert main(["predict", "--model", checkpoint, "--text", "I can't believe you did that", "--quantize", "--json"]) == 0
     assert len(json.loads(capsys.readouterr().out)["scores"]) == 8
+
+
+def test_quantized_prediction_with_calibration_folder(checkpoint, tmp_path, capsys):
+    folder = tmp_path / "calibration"
+    folder.mkdir()
+    for index in range(3):
+        Image.fromarray(np.full((48, 40, 3), 60 * index, dtype=np.uint8)).save(folder / f"{index}.png")
+    (folder / "notes.txt").write_text("not an image")
+    argv = ["predict", "--model", checkpoint, "--image", str(folder / "0.png"), "--quantize", "--json"]
+    assert main(argv + ["--calibration-images", str(folder)]) == 0
+    assert len(json.loads(capsys.readouterr().out)["scores"]) == 8
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--quantize", "--calibration-images", "missing_folder"], "not found: 'missing_folder'"),
+        (["--quantize", "--calibration-images", "EMPTY"], "folder 'EMPTY' holds no image files"),
+        (["--calibration-images", "EMPTY"], "add --quantize"),
+    ],
+)
+def test_bad_calibration_images_flag(checkpoint, tmp_path, monkeypatch, capsys, extra, message):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "EMPTY").mkdir()
+    assert main(["predict", "--model", checkpoint, "--text", "hi"] + extra) == 1
+    assert message in capsys.readouterr().err
