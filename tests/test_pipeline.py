@@ -188,7 +188,10 @@ def test_pipeline_class_is_registered_locally(checkpoint):
 def test_quantized_pipeline_is_close_to_fp32(checkpoint, face_path):
     fp32 = pipeline("emotion-fusion", model=str(checkpoint), trust_remote_code=True, device="cpu")
     int8 = pipeline("emotion-fusion", model=str(checkpoint), trust_remote_code=True, device="cpu", quantize=True)
-    assert any("quantized" in type(module).__module__ for module in int8.model.modules())
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicQuantizedLinear
+
+    assert any(isinstance(module, DynamicQuantizedLinear) for module in int8.model.modules())
+    assert not any(isinstance(module, torch.nn.Linear) for module in int8.model.modules())
     inputs = [{"image": face_path, "text": "You did WHAT?"}, {"text": ["Where were you?", "Stuck in traffic."]}]
     for a, b in zip(fp32(inputs, batch_size=2), int8(inputs, batch_size=2)):
         _assert_distribution(b)
@@ -216,6 +219,7 @@ def test_calibrated_quantization_runs_resnet_convolutions_in_int8(checkpoint, fa
     assert any(isinstance(module, torch.nn.Conv2d) for module in mobilenet.modules())
     # The pipeline quantised a copy: the fp32 model it was given is untouched.
     assert not any("quantized" in type(module).__module__ for module in fp32.model.modules())
+    assert all(type(module) is torch.nn.Linear for module in fp32.model.modules() if isinstance(module, torch.nn.Linear))
     inputs = [{"image": face_path, "text": "You did WHAT?"}, {"image": faces[0]}]
     for a, b in zip(fp32(inputs, batch_size=2), int8(inputs, batch_size=2)):
         _assert_distribution(b)

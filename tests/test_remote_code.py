@@ -88,7 +88,7 @@ def test_remote_code_files_import_only_siblings_and_declared_packages(tmp_path):
 
     package_dir = __import__("pathlib").Path(emotifusion_hf.__file__).parent
     # Module level: the standard library pieces used and the declared dependencies a Hub user has.
-    standard_library = {"os", "io", "re", "math", "stat", "warnings", "collections", "dataclasses", "typing"}
+    standard_library = {"copy", "os", "io", "re", "math", "stat", "warnings", "collections", "dataclasses", "typing"}
     allowed = standard_library | {"numpy", "torch", "timm", "transformers", "PIL"}
     # Inside functions only: optional extras, imported when the feature that needs them is used.
     optional = {"cv2"}
