@@ -38,6 +38,7 @@ from dataclasses import dataclass, replace
 from PIL import Image, ImageOps
 
 from emotifusion_hf.configuration_emotifusion import EMOTIONS
+from emotifusion_hf.image_processing_emotifusion import IMAGE_EXTENSIONS
 
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,6 @@ OFFICIAL_CSV_DIRS = ("Manually_Annotated_file_lists", "Manually_Annotated/Manual
 OFFICIAL_IMAGE_DIRS = ("Manually_Annotated_Images", "Manually_Annotated/Manually_Annotated_Images", "")
 OFFICIAL_FILES = {"train": "training.csv", "test": "validation.csv"}
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 YOLO_DATA_FILES = ("data.yaml", "data.yml", "dataset.yaml", "dataset.yml")
 # Folders that archive tools leave behind; never a class or a split.
 IGNORED_DIRS = ("__MACOSX",)

@@ -87,9 +87,9 @@ def quantize_for_inference(model, device, calibration_pixel_values=None):
         return quantize_dynamic(model, linear_layers, dtype=torch.qint8, mapping=mapping, inplace=True)
 
 
-def quantize_visual_trunks(vision_model, calibration_pixel_values: torch.Tensor, chunk_size: int = 32) -> list[int]:
+def quantize_visual_trunks(vision_model, calibration_pixel_values: torch.Tensor, chunk_size: int = 32) -> None:
     """Replaces each timm trunk of `vision_model` by its int8 static-quantised graph, calibrated on
-    `calibration_pixel_values` `(num_images, channels, height, width)`; returns the indices of the trunks replaced.
+    `calibration_pixel_values` `(num_images, channels, height, width)`.
 
     Trunks with depthwise convolutions (MobileNets) stay fp32: int8 depthwise kernels run slower than fp32 ones on
     x86, and one activation range per tensor costs these trunks accuracy.
@@ -105,7 +105,6 @@ def quantize_visual_trunks(vision_model, calibration_pixel_values: torch.Tensor,
     if len(calibration_pixel_values) == 0:
         raise ValueError("`calibration_pixel_values` is empty: calibration needs at least one image.")
     qconfig_mapping = get_default_qconfig_mapping(torch.backends.quantized.engine)
-    quantized = []
     for index, trunk in enumerate(vision_model.trunks):
         if any(_is_depthwise(module) for module in trunk.modules()):
             continue
@@ -114,8 +113,6 @@ def quantize_visual_trunks(vision_model, calibration_pixel_values: torch.Tensor,
             for chunk in calibration_pixel_values.split(chunk_size):
                 prepared(chunk)
         vision_model.trunks[index] = convert_fx(prepared)
-        quantized.append(index)
-    return quantized
 
 
 def _is_depthwise(module) -> bool:

@@ -7,7 +7,7 @@ import sys
 
 from transformers import AutoModel, AutoProcessor
 
-from .image_processing_emotifusion import is_url
+from .image_processing_emotifusion import IMAGE_EXTENSIONS, is_url
 from .pipeline_emotifusion import EmotionFusionPipeline
 
 
@@ -33,9 +33,6 @@ def load_pipeline(model: str, device=None, quantize: bool = False, calibration_i
     )
 
 
-CALIBRATION_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
-
-
 def calibration_image_paths(paths):
     """`--calibration-images` as a list of image files: files as given, folders expanded to the image files they hold
     (sorted); `None` when not given. A missing path or a folder without images is a `FileNotFoundError`."""
@@ -44,7 +41,7 @@ def calibration_image_paths(paths):
     files = []
     for path in paths:
         if os.path.isdir(path):
-            names = [name for name in os.listdir(path) if name.lower().endswith(CALIBRATION_IMAGE_SUFFIXES)]
+            names = [name for name in os.listdir(path) if name.lower().endswith(IMAGE_EXTENSIONS)]
             found = sorted(os.path.join(path, name) for name in names)
             if not found:
                 raise FileNotFoundError(f"--calibration-images folder {path!r} holds no image files.")
@@ -182,13 +179,14 @@ def _check_image_path(path: str) -> None:
 def run_predict(args) -> int:
     if args.calibration_images and not args.quantize:
         raise ValueError("--calibration-images calibrates the int8 fast path: add --quantize.")
+    calibration_images = calibration_image_paths(args.calibration_images)
     pipe_kwargs = {"top_k": args.top_k, "detect_face": args.detect_face or None}
     pipe_kwargs = {key: value for key, value in pipe_kwargs.items() if value is not None}
     if args.inputs:
         if args.image or args.text:
             raise ValueError("Use either --inputs (batch mode) or --image/--text, not both.")
         rows = read_inputs(args.inputs)
-        pipe = load_pipeline(args.model, args.device, args.quantize, calibration_image_paths(args.calibration_images))
+        pipe = load_pipeline(args.model, args.device, args.quantize, calibration_images)
         output = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
         failed = 0
         try:
@@ -204,7 +202,7 @@ def run_predict(args) -> int:
         raise ValueError("Give --image, --text (or both), or --inputs FILE.")
     if args.image is not None:
         _check_image_path(args.image)
-    pipe = load_pipeline(args.model, args.device, args.quantize, calibration_image_paths(args.calibration_images))
+    pipe = load_pipeline(args.model, args.device, args.quantize, calibration_images)
     result = pipe({"image": args.image, "text": parse_text(args.text)}, **pipe_kwargs)
     if args.json:
         print(json.dumps(result if isinstance(result, dict) else {"scores": result}))
