@@ -26,6 +26,7 @@ REQUIRED_CHECKPOINT_FILES = (
     "image_processing_emotifusion.py",
     "processing_emotifusion.py",
     "pipeline_emotifusion.py",
+    "quantization_emotifusion.py",
 )
 MODALITIES = (("fused", "image + text (fused)"), ("image_only", "image only"), ("text_only", "text only"))
 

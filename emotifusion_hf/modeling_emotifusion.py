@@ -197,8 +197,9 @@ class EmotiFusionVisionEncoder(nn.Module):
     def forward_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """`(batch, channels, height, width)` pixels -> attended `(batch, num_features, h/32, w/32)` map."""
         # After `model.to(memory_format=torch.channels_last)` the input follows, so convolutions skip layout
-        # conversions (about 1.4x faster on CPU).
-        first_weight = next(self.trunks[0].parameters(), None)  # int8 trunks keep theirs packed, not as parameters
+        # conversions (about 1.4x faster on CPU). int8 trunks keep their weights packed, not as parameters: ask the
+        # first trunk that has any.
+        first_weight = next((weight for trunk in self.trunks for weight in trunk.parameters()), None)
         if first_weight is not None and first_weight.is_contiguous(memory_format=torch.channels_last):
             pixel_values = pixel_values.contiguous(memory_format=torch.channels_last)
         feature_maps = []

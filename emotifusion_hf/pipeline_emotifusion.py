@@ -5,6 +5,7 @@ from transformers import Pipeline
 
 from .image_processing_emotifusion import load_image
 from .processing_emotifusion import check_text_sample
+from .quantization_emotifusion import quantize_for_inference
 
 
 EMOTION_FUSION_TASK = "emotion-fusion"
@@ -43,80 +44,6 @@ def detect_largest_face(image, margin: float = 0.25):
 
 
 _CASCADE = None
-
-
-def quantize_for_inference(model, device, calibration_pixel_values=None):
-    """The fast inference path; returns a quantised copy of `model`.
-
-    On CPU: int8 dynamic quantisation of every linear layer, with one weight scale per output channel (BERT, the
-    projections, the fusion, the heads). Given `calibration_pixel_values` (preprocessed images like the ones to be
-    scored), the visual trunks are quantised too: int8 static quantisation in FX graph mode, batch norms folded into
-    the convolutions, activation ranges observed on those pixels. On an accelerator: bfloat16 weights.
-    """
-    if device.type != "cpu":
-        return model.to(torch.bfloat16)
-    import copy
-    import warnings
-
-    model = copy.deepcopy(model)
-    # torch.ao.quantization is deprecated in favour of torchao but still the one int8 CPU path torch ships itself.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*", category=UserWarning)
-        # torch's own x86 qconfig still sets `reduce_range` (7-bit activations, no overflow without VNNI).
-        warnings.filterwarnings("ignore", message="Please use quant_min and quant_max", category=UserWarning)
-        from torch.ao.nn.quantized.dynamic import Linear as DynamicQuantizedLinear
-        from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
-
-        class FullRangeDynamicQuantizedLinear(DynamicQuantizedLinear):
-            """torch's dynamic int8 linear layer quantises activations to 7 bits (`reduce_range=True`, against int16
-            overflow on CPUs without VNNI). On the demo test split 8 bits kept fp32's prediction for 94% of the
-            samples against 86% with 7 bits, at the same speed."""
-
-            def forward(self, x):
-                return torch.ops.quantized.linear_dynamic(x, self._packed_params._packed_params, reduce_range=False)
-
-        if calibration_pixel_values is not None:
-            quantize_visual_trunks(model.base_model.vision_model, calibration_pixel_values)
-        linear_layers = {
-            name: per_channel_dynamic_qconfig
-            for name, module in model.named_modules()
-            if isinstance(module, torch.nn.Linear)
-        }
-        mapping = {torch.nn.Linear: FullRangeDynamicQuantizedLinear}
-        return quantize_dynamic(model, linear_layers, dtype=torch.qint8, mapping=mapping, inplace=True)
-
-
-def quantize_visual_trunks(vision_model, calibration_pixel_values: torch.Tensor, chunk_size: int = 32) -> None:
-    """Replaces each timm trunk of `vision_model` by its int8 static-quantised graph, calibrated on
-    `calibration_pixel_values` `(num_images, channels, height, width)`.
-
-    Trunks with depthwise convolutions (MobileNets) stay fp32: int8 depthwise kernels run slower than fp32 ones on
-    x86, and one activation range per tensor costs these trunks accuracy.
-    """
-    from torch.ao.quantization import get_default_qconfig_mapping
-    from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx
-
-    if not isinstance(calibration_pixel_values, torch.Tensor) or calibration_pixel_values.ndim != 4:
-        raise ValueError(
-            "`calibration_pixel_values` must be a (num_images, channels, height, width) tensor, got "
-            f"{getattr(calibration_pixel_values, 'shape', type(calibration_pixel_values).__name__)}."
-        )
-    if len(calibration_pixel_values) == 0:
-        raise ValueError("`calibration_pixel_values` is empty: calibration needs at least one image.")
-    qconfig_mapping = get_default_qconfig_mapping(torch.backends.quantized.engine)
-    for index, trunk in enumerate(vision_model.trunks):
-        if any(_is_depthwise(module) for module in trunk.modules()):
-            continue
-        prepared = prepare_fx(trunk.eval(), qconfig_mapping, (calibration_pixel_values[:1],))
-        with torch.no_grad():
-            for chunk in calibration_pixel_values.split(chunk_size):
-                prepared(chunk)
-        vision_model.trunks[index] = convert_fx(prepared)
-
-
-def _is_depthwise(module) -> bool:
-    return isinstance(module, torch.nn.Conv2d) and module.groups > 1 and module.groups == module.in_channels
 
 
 def _face_cascade(cv2):
@@ -387,6 +314,4 @@ __all__ = [
     "EMOTION_FUSION_TASK",
     "EmotionFusionPipeline",
     "detect_largest_face",
-    "quantize_for_inference",
-    "quantize_visual_trunks",
 ]

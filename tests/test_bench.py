@@ -139,3 +139,45 @@ def test_interleaved_medians_times_each_function():
     medians = interleaved_medians(*functions, repeats=2)
     assert len(medians) == 3 and all(value >= 0 for value in medians)
     assert order == ["a", "b", "c"] * 3  # one warm-up round, then the repeats in turn
+
+
+def test_seed_style_batch_pads_to_128_and_costs_more_flops(tmp_path, processor, tokenizer):
+    import torch
+
+    from bench.inference import count_forward_flops, make_raw_inputs, seed_style_batch, seed_style_model
+    from conftest import TINY_IMAGE_SIZE, make_tiny_config
+    from emotifusion_hf import EmotiFusionForEmotionClassification
+
+    torch.manual_seed(0)
+    ours = EmotiFusionForEmotionClassification(make_tiny_config()).eval()
+    inputs = make_raw_inputs(str(tmp_path), 4, image_size=TINY_IMAGE_SIZE)
+    seed_batch = seed_style_batch(tokenizer, inputs, image_size=TINY_IMAGE_SIZE)
+    assert seed_batch["input_ids"].shape == (4, 128)
+    assert seed_batch["pixel_values"].shape == (4, 3, TINY_IMAGE_SIZE, TINY_IMAGE_SIZE)
+    batch = processor(
+        images=[item["image"] for item in inputs], text=[item["text"] for item in inputs], return_tensors="pt"
+    )
+    assert batch["input_ids"].shape[1] < 128
+    seed = seed_style_model(ours)
+    assert count_forward_flops(seed, seed_batch) > count_forward_flops(ours, dict(batch))
+
+    def text_inputs(encoded):
+        return {key: encoded[key] for key in ("input_ids", "attention_mask", "token_type_ids")}
+
+    # The text stream is where the seed's padding costs: 128 positions against dialogues of a few dozen tokens.
+    seed_text = count_forward_flops(seed.base_model.text_model, text_inputs(seed_batch))
+    ours_text = count_forward_flops(ours.base_model.text_model, text_inputs(batch))
+    assert seed_text > 2 * ours_text
+
+
+def test_int8_linear_speedup_times_both_kernels(monkeypatch):
+    from bench import inference
+    from conftest import make_tiny_config
+    from emotifusion_hf import quantization_emotifusion
+
+    quantized = []
+    real = quantization_emotifusion.quantize_linear_layers
+    monkeypatch.setattr(quantization_emotifusion, "quantize_linear_layers", lambda m: quantized.append(m) or real(m))
+    assert inference.int8_linear_speedup(make_tiny_config(), rows=8, repeats=1) > 0
+    (layers,) = quantized
+    assert [type(layer).__name__ for layer in layers] == ["FullRangeDynamicQuantizedLinear"] * 4

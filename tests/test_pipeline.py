@@ -217,6 +217,11 @@ def test_calibrated_quantization_runs_resnet_convolutions_in_int8(checkpoint, fa
     # Depthwise trunks stay fp32 (slower and less accurate in int8).
     assert not any(isinstance(module, QuantizedConv2d) for module in mobilenet.modules())
     assert any(isinstance(module, torch.nn.Conv2d) for module in mobilenet.modules())
+    # The fp32 trunk still gets channels-last pixels although the int8 trunk before it has no parameters to ask.
+    layouts = []
+    mobilenet.register_forward_pre_hook(
+        lambda module, args: layouts.append(args[0].is_contiguous(memory_format=torch.channels_last))
+    )
     # The pipeline quantised a copy: the fp32 model it was given is untouched.
     assert not any("quantized" in type(module).__module__ for module in fp32.model.modules())
     assert all(type(module) is torch.nn.Linear for module in fp32.model.modules() if isinstance(module, torch.nn.Linear))
@@ -225,6 +230,7 @@ def test_calibrated_quantization_runs_resnet_convolutions_in_int8(checkpoint, fa
         _assert_distribution(b)
         scores_a = {item["label"]: item["score"] for item in a}
         assert max(abs(scores_a[item["label"]] - item["score"]) for item in b) < 0.05
+    assert layouts == [True]
 
 
 @pytest.mark.parametrize(
@@ -241,7 +247,7 @@ def test_bad_calibration_images_are_named(checkpoint, options, message):
 
 
 def test_quantize_visual_trunks_checks_its_pixels():
-    from emotifusion_hf.pipeline_emotifusion import quantize_visual_trunks
+    from emotifusion_hf.quantization_emotifusion import quantize_visual_trunks
 
     with pytest.raises(ValueError, match="calibration_pixel_values"):
         quantize_visual_trunks(None, torch.zeros(3, 8, 8))

@@ -20,6 +20,7 @@ REMOTE_FILES = {
     "image_processing_emotifusion.py",
     "processing_emotifusion.py",
     "pipeline_emotifusion.py",
+    "quantization_emotifusion.py",
 }
 
 BLOCKED_LOAD = """
