@@ -95,3 +95,16 @@ def test_save_and_load(tmp_path, processor):
     assert loaded.image_processor.size == processor.image_processor.size
     text = ["Hi.", ["You're late.", "Sorry, the bus."]]
     torch.testing.assert_close(loaded(text=text)["input_ids"], processor(text=text)["input_ids"])
+
+
+def test_dataset_columns_are_batches(processor):
+    import datasets
+
+    faces = _faces(3)
+    dialogues = [["You're late.", "Sorry."], ["Hi."], ["What a day!"]]
+    dataset = datasets.Dataset.from_dict({"image": faces, "text": dialogues}).cast_column("image", datasets.Image())
+    from_columns = processor(images=dataset["image"], text=dataset["text"], return_tensors="pt")
+    from_lists = processor(images=list(dataset["image"]), text=list(dataset["text"]), return_tensors="pt")
+    assert from_columns["pixel_values"].shape == (3, 3, TINY_IMAGE_SIZE, TINY_IMAGE_SIZE)
+    for key in from_lists:
+        assert torch.equal(from_columns[key], from_lists[key]), key
