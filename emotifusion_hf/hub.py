@@ -300,8 +300,15 @@ def staged_directory(target):
 
 
 def replace_directory(source: Path, target: Path) -> None:
-    """Move the finished `source` folder to `target`, replacing what was there with two renames."""
+    """Move the finished `source` folder to `target`, replacing what was there.
+
+    On Linux the two folders swap in one atomic step, so a reader sees either the old or the new `target`, never
+    none. Elsewhere (or on a file system that cannot swap) the old folder is renamed away first: a short window.
+    """
     if target.exists():
+        if _exchange_paths(source, target):
+            shutil.rmtree(source, ignore_errors=True)  # it now holds the previous version
+            return
         retired = target.with_name(f".{target.name}.replaced-{os.getpid()}")
         shutil.rmtree(retired, ignore_errors=True)
         os.replace(target, retired)
@@ -309,6 +316,27 @@ def replace_directory(source: Path, target: Path) -> None:
         shutil.rmtree(retired, ignore_errors=True)
     else:
         os.replace(source, target)
+
+
+def _exchange_paths(first: Path, second: Path) -> bool:
+    """Swap two paths atomically with Linux's `renameat2(..., RENAME_EXCHANGE)`. False where the kernel, C library
+    or file system cannot; any other failure is raised."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    import errno
+
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:  # a C library older than glibc 2.28
+        return False
+    at_current_directory, rename_exchange = -100, 2
+    first_path, second_path = os.fsencode(first), os.fsencode(second)
+    if renameat2(at_current_directory, first_path, at_current_directory, second_path, rename_exchange) == 0:
+        return True
+    error = ctypes.get_errno()
+    if error in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP):
+        return False
+    raise OSError(error, os.strerror(error), os.fspath(first), None, os.fspath(second))
 
 
 def write_model_card(checkpoint_dir, model=None, processor=None, repo_id: str | None = None, checkpoint_path=None) -> Path:

@@ -62,6 +62,37 @@ def test_a_completed_save_replaces_the_checkpoint(tmp_path, tiny_classifier, pro
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the atomic swap is Linux's renameat2")
+def test_replacing_a_folder_is_one_atomic_swap_on_linux(tmp_path, monkeypatch):
+    from emotifusion_hf import hub
+
+    target, staged = tmp_path / "model", tmp_path / "staged"
+    for folder, content in ((target, "old"), (staged, "new")):
+        folder.mkdir()
+        (folder / "weights").write_text(content)
+
+    def no_window(*args):
+        raise AssertionError("the old folder was renamed away: a reader could have found no folder")
+
+    monkeypatch.setattr(hub.os, "replace", no_window)
+    hub.replace_directory(staged, target)
+    assert (target / "weights").read_text() == "new"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]
+
+
+def test_replacing_a_folder_without_the_swap_falls_back_to_two_renames(tmp_path, monkeypatch):
+    from emotifusion_hf import hub
+
+    target, staged = tmp_path / "model", tmp_path / "staged"
+    for folder, content in ((target, "old"), (staged, "new")):
+        folder.mkdir()
+        (folder / "weights").write_text(content)
+    monkeypatch.setattr(hub, "_exchange_paths", lambda first, second: False)
+    hub.replace_directory(staged, target)
+    assert (target / "weights").read_text() == "new"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]
+
+
 def test_weights_load_from_safetensors_only(tmp_path, tiny_classifier):
     with pytest.raises(ValueError, match="safetensors only"):
         EmotiFusionForEmotionClassification.from_pretrained(tmp_path, use_safetensors=False)
