@@ -361,7 +361,7 @@ class EmotiFusionImageProcessor(BaseImageProcessor):
 def make_image_list(images) -> list:
     """One image or a batch -> a list of single images. A 4-D array/tensor is a batch; so is any sequence other than
     bytes (a list, a tuple, a `datasets` column)."""
-    if isinstance(images, Sequence) and not isinstance(images, (str, bytes, bytearray)):
+    if isinstance(images, Sequence) and not isinstance(images, (str, bytes, bytearray, memoryview)):
         if not images:
             raise ValueError("Got an empty list of images.")
         return list(images)

@@ -16,7 +16,7 @@ def normalize_texts(text) -> tuple[list[str], bool]:
     """
     if isinstance(text, (str, bytes, bytearray)):
         return [check_text_sample(text, "text")], False
-    if not isinstance(text, Sequence):  # a list, a tuple, a `datasets` column
+    if not isinstance(text, Sequence) or isinstance(text, memoryview):  # a list, a tuple, a `datasets` column
         raise TypeError(f"`text` must be a string, a list of turns, or a list of those; got {type(text).__name__}.")
     if not text:
         raise ValueError("`text` is an empty list: pass at least one sample.")
