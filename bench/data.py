@@ -209,8 +209,11 @@ def demo_train_split(cache_dir: str, per_class: int, image_size: int = 224):
     return build_dataset("demo", per_class=per_class, image_size=image_size, seed=0, cache_dir=cache_dir)["train"]
 
 
-def training_loader(train_split, batch_size: int, num_workers: int, image_size: int = 224, max_text_length: int = 128):
-    """A DataLoader as the training script feeds the Trainer: train augmentation per sample, dynamic text padding."""
+def training_loader(
+    train_split, batch_size: int, num_workers: int, image_size: int = 224, max_text_length: int = 128, **loader_options
+):
+    """A DataLoader as the training script feeds the Trainer: train augmentation per sample, dynamic text padding.
+    `loader_options` go to `torch.utils.data.DataLoader` (pinned memory, persistent workers, ...)."""
     from emotifusion_hf import EmotiFusionImageProcessor, EmotiFusionProcessor
     from training.augment import FaceDialogueCollator, FaceDialogueTransform, build_train_augmentation
 
@@ -230,6 +233,7 @@ def training_loader(train_split, batch_size: int, num_workers: int, image_size: 
         num_workers=num_workers,
         collate_fn=FaceDialogueCollator(processor, max_length=max_text_length),
         generator=torch.Generator().manual_seed(0),
+        **loader_options,
     )
 
 

@@ -1,5 +1,6 @@
-"""GPU training throughput: the default-size model in bf16, fed by the real DataLoader (JPEG decode + training
-augmentation in worker processes, dynamic text padding in the collator).
+"""GPU training throughput: the default-size model in bf16, fed by the training DataLoader (`bench.data.
+training_loader`: JPEG files decoded and augmented by the training transform in worker processes, dynamic text padding
+by the training collator).
 
 Reports training samples/s and the model's share of the GPU's bf16 matmul rate measured in the same run. Goal:
 >= 3000 samples/s on one H200 (an AffectNet-8 epoch of 287k images in <= 100 s).
@@ -12,7 +13,8 @@ import time
 
 import torch
 
-from .inference import count_forward_flops, default_size_model, offline_tokenizer
+from .data import training_loader
+from .inference import count_forward_flops, default_size_model
 
 
 def bf16_matmul_flops_per_second(size: int = 8192, repeats: int = 10) -> float:
@@ -28,101 +30,87 @@ def bf16_matmul_flops_per_second(size: int = 8192, repeats: int = 10) -> float:
     return 2 * size**3 * repeats / (time.perf_counter() - start)
 
 
-class JpegFaceDataset(torch.utils.data.Dataset):
-    """Rows of (JPEG path, dialogue, label) read and augmented per item, as training reads AffectNet."""
+def jpeg_face_split(folder: str, rows: int, distinct: int = 512, image_size: int = 256, seed: int = 0):
+    """A `datasets` split of `rows` (JPEG file path, dialogue, label) rows, read from disk the way training reads
+    AffectNet images: `distinct` rendered faces written once and cycled (decoding and augmentation cost the same
+    per row either way)."""
+    import datasets
 
-    def __init__(self, rows, transform):
-        self.rows, self.transform = rows, transform
-
-    def __len__(self):
-        return len(self.rows)
-
-    def __getitem__(self, index):
-        path, text, label = self.rows[index]
-        return self.transform(path, text, label)
-
-
-def _write_faces(folder: str, count: int, seed: int = 0) -> list:
     from dataset_builder import DialogueGenerator, render_face
     from emotifusion_hf import EMOTIONS
 
     rng = random.Random(seed)
     generator = DialogueGenerator(split="train", seed=seed)
-    rows = []
-    # A few hundred distinct files, cycled: decode and augmentation work is per item either way.
-    distinct = min(count, 512)
+    distinct = min(rows, distinct)
+    faces = []
     for index in range(distinct):
         label = index % len(EMOTIONS)
         path = os.path.join(folder, f"face_{index:05d}.jpg")
-        render_face(label, rng, size=256).save(path, quality=90)
-        rows.append((path, generator.generate(label, index).turns, label))
-    return [rows[index % distinct] for index in range(count)]
+        render_face(label, rng, size=image_size).save(path, quality=90)
+        faces.append((path, generator.generate(label, index).turns, label))
+    cycled = [faces[index % distinct] for index in range(rows)]
+    return datasets.Dataset.from_dict({
+        "image": [path for path, _, _ in cycled],
+        "text": [turns for _, turns, _ in cycled],
+        "label": [label for _, _, label in cycled],
+    })
+
+
+def training_samples_per_s(model, loader, device: torch.device, steps: int, warmup: int, dtype=torch.bfloat16):
+    """Samples/s of forward + backward + AdamW step of `model` on `device` under `dtype` autocast, over `steps`
+    batches of `loader` after `warmup` ones; returns it with the last batch (on `device`)."""
+    if steps < 1:
+        raise ValueError(f"`steps` must be at least 1, got {steps}.")
+    model = model.to(device).to(memory_format=torch.channels_last).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
+    synchronize = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    iterator = iter(loader)
+    samples, start = 0, None
+    for step in range(warmup + steps):
+        if step == warmup:
+            synchronize()
+            start = time.perf_counter()
+        batch = {key: value.to(device, non_blocking=True) for key, value in next(iterator).items()}
+        with torch.autocast(device.type, dtype=dtype):
+            loss = model(**batch).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        if step >= warmup:
+            samples += len(batch["labels"])
+    synchronize()
+    return samples / (time.perf_counter() - start), batch
 
 
 def run(quick: bool = False) -> dict:
     if not torch.cuda.is_available():
         return {"skipped": "no CUDA device on this machine; run `python -m bench --gpu` on a GPU machine"}
-    import numpy as np
-
-    from emotifusion_hf import EmotiFusionImageProcessor, EmotiFusionProcessor
-    from training.augment import build_train_augmentation
-
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.benchmark = True
     batch_size = 256
     steps, warmup = (20, 5) if quick else (60, 10)
-    image_processor = EmotiFusionImageProcessor()
-    processor = EmotiFusionProcessor(image_processor=image_processor, tokenizer=offline_tokenizer())
-    augmentation = build_train_augmentation(image_processor)
-
-    def transform(path, turns, label):
-        image = image_processor.prepare_image(path)
-        pixels = augmentation(image=image)["image"]
-        return torch.from_numpy(np.ascontiguousarray(pixels.transpose(2, 0, 1))), turns, label
-
-    def collate(items):
-        pixels, texts, labels = zip(*items)
-        encoded = processor.tokenizer([processor.join_turns(turns) for turns in texts], padding=True,
-                                      truncation=True, max_length=128, return_tensors="pt")
-        return {"pixel_values": torch.stack(pixels), **encoded, "labels": torch.tensor(labels)}
-
+    workers = min(16, os.cpu_count() or 1)
     results = {"device": torch.cuda.get_device_name(0), "batch_size": batch_size, "dtype": "bfloat16"}
     with tempfile.TemporaryDirectory() as folder:
-        rows = _write_faces(folder, batch_size * (steps + warmup))
-        workers = min(16, os.cpu_count() or 1)
-        loader = torch.utils.data.DataLoader(
-            JpegFaceDataset(rows, transform), batch_size=batch_size, shuffle=True, num_workers=workers,
-            collate_fn=collate, pin_memory=True, persistent_workers=True, prefetch_factor=4, drop_last=True,
+        split = jpeg_face_split(folder, batch_size * (steps + warmup))
+        loader = training_loader(
+            split, batch_size, workers, pin_memory=True, persistent_workers=True, prefetch_factor=4, drop_last=True
         )
-        model = default_size_model().cuda().to(memory_format=torch.channels_last).train()
-        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
-        iterator = iter(loader)
-        start = None
-        for step in range(steps + warmup):
-            if step == warmup:
-                torch.cuda.synchronize()
-                start = time.perf_counter()
-            batch = {key: value.cuda(non_blocking=True) for key, value in next(iterator).items()}
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                loss = model(**batch).loss
-            loss.backward()
-            optimizer.step()
-            optimizer.zero_grad(set_to_none=True)
-        torch.cuda.synchronize()
-        seconds = time.perf_counter() - start
+        model = default_size_model()
+        samples_per_s, batch = training_samples_per_s(model, loader, torch.device("cuda"), steps, warmup)
         results["dataloader_workers"] = workers
-        results["gpu_train_samples_per_s"] = steps * batch_size / seconds
+        results["gpu_train_samples_per_s"] = samples_per_s
 
         model.eval()
         with torch.autocast("cuda", dtype=torch.bfloat16):
-            flops = count_forward_flops(model, {k: v for k, v in batch.items() if k != "labels"})
+            flops = count_forward_flops(model, {key: value for key, value in batch.items() if key != "labels"})
         peak = bf16_matmul_flops_per_second()
         # Training costs about three forwards (forward, and backward's two matmuls per forward matmul).
-        results["train_tflops_per_s"] = 3 * flops / batch_size * results["gpu_train_samples_per_s"] / 1e12
+        results["train_tflops_per_s"] = 3 * flops / batch_size * samples_per_s / 1e12
         results["bf16_matmul_tflops_per_s"] = peak / 1e12
         results["share_of_bf16_peak"] = results["train_tflops_per_s"] * 1e12 / peak
-        results["affectnet_epoch_seconds"] = 287_651 / results["gpu_train_samples_per_s"]
+        results["affectnet_epoch_seconds"] = 287_651 / samples_per_s
     return results
 
 
-__all__ = ["run"]
+__all__ = ["jpeg_face_split", "run", "training_samples_per_s"]

@@ -181,3 +181,23 @@ def test_int8_linear_speedup_times_both_kernels(monkeypatch):
     assert inference.int8_linear_speedup(make_tiny_config(), rows=8, repeats=1) > 0
     (layers,) = quantized
     assert [type(layer).__name__ for layer in layers] == ["FullRangeDynamicQuantizedLinear"] * 4
+
+
+def test_gpu_section_training_loop_runs_on_cpu(tmp_path, tiny_model):
+    """The GPU benchmark's data and step loop, at a tiny size on CPU, so it works the first time a GPU is lent."""
+    import torch
+
+    from bench.data import training_loader
+    from bench.gpu import jpeg_face_split, training_samples_per_s
+    from conftest import TINY_IMAGE_SIZE
+
+    split = jpeg_face_split(str(tmp_path), rows=6, distinct=3, image_size=80)
+    assert len(split) == 6 and split[3]["image"] == split[0]["image"] and os.path.isfile(split[0]["image"])
+    loader = training_loader(split, batch_size=2, num_workers=0, image_size=TINY_IMAGE_SIZE, drop_last=True)
+    before = [parameter.detach().clone() for parameter in tiny_model.parameters()]
+    samples_per_s, batch = training_samples_per_s(tiny_model, loader, torch.device("cpu"), steps=2, warmup=1)
+    assert samples_per_s > 0
+    assert batch["pixel_values"].shape == (2, 3, TINY_IMAGE_SIZE, TINY_IMAGE_SIZE) and batch["labels"].shape == (2,)
+    assert any(not torch.equal(a, b) for a, b in zip(before, tiny_model.parameters()))  # the steps trained it
+    with pytest.raises(ValueError, match="steps"):
+        training_samples_per_s(tiny_model, loader, torch.device("cpu"), steps=0, warmup=1)
