@@ -13,6 +13,7 @@
   `int8_linear_speedup` the int8 kernel alone over fp32 on BERT's projection shapes, the bound on BERT's share.
 """
 
+import copy
 import os
 import random
 import tempfile
@@ -75,8 +76,6 @@ def count_forward_flops(model, batch) -> int:
 def seed_style_model(model):
     """A copy of `model` (same weights) that runs the way the original notebook's model did: BERT over every padded
     position (no length bucketing) and convolutions in the default contiguous layout."""
-    import copy
-
     seed_model = copy.deepcopy(model).to(memory_format=torch.contiguous_format).eval()
     seed_model.base_model.text_model.inference_bucket_size = 0
     return seed_model
@@ -114,8 +113,6 @@ def int8_linear_speedup(config, rows: int, repeats: int) -> float:
     """int8 dynamic linear layers (the fast path's kernel) over fp32 ones, on one BERT layer's projections at `rows`
     tokens: query/key/value fused, attention output, feed-forward in and out. BERT's part of `quantized_speedup` can
     reach this at most, since its attention, GELU and LayerNorm stay fp32."""
-    import copy
-
     from emotifusion_hf.quantization_emotifusion import quantize_linear_layers
 
     hidden, intermediate = config.text_config.hidden_size, config.text_config.intermediate_size

@@ -16,8 +16,9 @@ from transformers.models.bert.modeling_bert import (
 def quantize_for_inference(model, device, calibration_pixel_values=None):
     """The fast inference path.
 
-    On CPU it returns a quantised copy of `model` (the fp32 model is left as it is): int8 dynamic quantisation of every linear layer, with one weight scale per output channel (BERT, the
-    projections, the fusion, the heads); BERT's query, key and value projections are first fused into one layer.
+    On CPU it returns a quantised copy of `model` (the fp32 model is left as it is): int8 dynamic quantisation of
+    every linear layer, with one weight scale per output channel (BERT, the projections, the fusion, the heads);
+    BERT's query, key and value projections are first fused into one layer.
     Given `calibration_pixel_values` (preprocessed images like the ones to be scored), the visual trunks are quantised
     too: int8 static quantisation in FX graph mode, batch norms folded into the convolutions, activation ranges
     observed on those pixels. On an accelerator `model` itself is cast to bfloat16 and returned (a copy would hold
