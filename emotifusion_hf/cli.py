@@ -1,21 +1,38 @@
-"""The `emotifusion` command.
+"""The `emotifusion` command: the top floor of the project.
 
-Each subcommand's arguments are declared here; its work lives with the code it drives and is imported only when
-that subcommand runs, so `emotifusion --help` stays fast.
+Each subcommand's arguments are declared here; its work lives with the code it drives (`training`, the library's
+`predict` and `hub`) and is imported only when that subcommand runs, so `emotifusion --help` loads no torch.
+Nothing imports this module.
 """
 
 import argparse
-import importlib
 import sys
 
 from . import __version__
 
 
-def _handler(module: str, function: str):
-    def run(args):
-        return getattr(importlib.import_module(module), function)(args)
+def _run_demo(args):
+    from training.demo import run_demo
 
-    return run
+    return run_demo(args)
+
+
+def _run_evaluate(args):
+    from training.evaluate import run_evaluate
+
+    return run_evaluate(args)
+
+
+def _run_predict(args):
+    from .predict import run_predict
+
+    return run_predict(args)
+
+
+def _run_push(args):
+    from .hub import run_push
+
+    return run_push(args)
 
 
 def _positive_int(value: str) -> int:
@@ -37,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--output-dir", required=True, help="where the dataset, checkpoint and report go")
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument("--config", default=None, help="training YAML (default: the packaged demo.yaml)")
-    demo.set_defaults(handler=_handler("training.demo", "run_demo"))
+    demo.set_defaults(handler=_run_demo)
 
     evaluate = commands.add_parser("evaluate", help="metrics JSON, confusion matrix and reliability diagram")
     evaluate.add_argument("--model", required=True, help="checkpoint folder or Hub id")
@@ -49,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="text/face agreement levels to re-pair the test faces at (default: 1 0.75 0.5 0.25 0)")
     evaluate.add_argument("--seed", type=int, default=0, help="seed of the re-pairing")
     evaluate.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
-    evaluate.set_defaults(handler=_handler("training.evaluate", "run_evaluate"))
+    evaluate.set_defaults(handler=_run_evaluate)
 
     predict = commands.add_parser("predict", help="emotion scores for a face image and/or a text")
     predict.add_argument("--model", required=True, help="checkpoint folder or Hub id")
@@ -71,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --quantize on CPU: image files or folders of them (a few dozen faces like the ones to score) to "
         "calibrate int8 convolutions on: faster still",
     )
-    predict.set_defaults(handler=_handler("emotifusion_hf.predict", "run_predict"))
+    predict.set_defaults(handler=_run_predict)
 
     push = commands.add_parser("push", help="upload a checkpoint folder to the Hugging Face Hub")
     push.add_argument("--model", required=True, help="checkpoint folder")
@@ -79,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--private", action="store_true")
     push.add_argument("--revision", default=None)
     push.add_argument("--commit-message", default=None)
-    push.set_defaults(handler=_handler("emotifusion_hf.hub", "run_push"))
+    push.set_defaults(handler=_run_push)
     return parser
 
 

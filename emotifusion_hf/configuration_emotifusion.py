@@ -2,8 +2,7 @@
 
 from transformers import BertConfig, PretrainedConfig
 
-
-EMOTIONS = ("anger", "contempt", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+from .labels import EMOTIONS
 
 FUSION_TYPES = ("attention", "concat")
 TEXT_POOLING_TYPES = ("cls", "mean")

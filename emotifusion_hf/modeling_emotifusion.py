@@ -5,6 +5,7 @@ pretrained base, the models, and finally the pretrained-backbone constructor.
 """
 
 import os
+import re
 from dataclasses import dataclass
 
 import timm
@@ -16,10 +17,6 @@ from transformers import initialization as init
 from transformers.utils import ModelOutput
 
 from .configuration_emotifusion import EmotiFusionConfig
-
-# Imported so that the pipeline's code file travels with this one into every saved checkpoint (remote code copies a
-# module together with its relative imports), and `config.json` can name it.
-from .pipeline_emotifusion import CUSTOM_PIPELINE_ENTRY, EMOTION_FUSION_TASK
 
 
 @dataclass
@@ -326,10 +323,60 @@ class EmotiFusionPreTrainedModel(PreTrainedModel):
         return super().from_pretrained(*args, **kwargs)
 
     def save_pretrained(self, save_directory, *args, **kwargs):
-        # Every checkpoint declares the "emotion-fusion" pipeline, so `pipeline(model=dir, trust_remote_code=True)`
-        # works without naming the task and without this package installed.
+        # Every checkpoint declares the "emotion-fusion" pipeline and carries its code file (with the files it
+        # imports), so `pipeline(model=dir, trust_remote_code=True)` works without naming the task and without this
+        # package installed. The pipeline is imported here, at save time, not with the model.
+        from transformers.dynamic_module_utils import custom_object_save
+
+        from .pipeline_emotifusion import CUSTOM_PIPELINE_ENTRY, EMOTION_FUSION_TASK, EmotionFusionPipeline
+
         self.config.custom_pipelines = {EMOTION_FUSION_TASK: dict(CUSTOM_PIPELINE_ENTRY)}
-        return super().save_pretrained(save_directory, *args, **kwargs)
+        saved = super().save_pretrained(save_directory, *args, **kwargs)
+        if kwargs.get("is_main_process", True):
+            custom_object_save(EmotionFusionPipeline, save_directory)
+        return saved
+
+    def _group_prefix(self) -> str:
+        return "" if self.base_model is self else f"{self.base_model_prefix}."
+
+    def group_matcher(self, coarse: bool = False) -> dict:
+        """timm-style parameter groups, as regular expressions over `named_parameters()` names, tried in order:
+        `"text"` (the BERT encoder), `"vision"` (the timm trunks) and `"fusion"` (everything else: attention,
+        projections, fusion and heads). With `coarse=False` the text group is `[(pattern, layer_index), ...]`:
+        embeddings are layer 0 and encoder layer k is k + 1 (see `text_layer_index`)."""
+        prefix = re.escape(self._group_prefix())
+        bert = rf"^{prefix}text_model\.bert\."
+        text = bert if coarse else [(rf"{bert}embeddings\.", (0,)), (rf"{bert}encoder\.layer\.(\d+)\.", None)]
+        return {"text": text, "vision": rf"^{prefix}vision_model\.trunks\.", "fusion": r".*"}
+
+    def parameter_groups(self) -> dict[str, list[tuple[str, nn.Parameter]]]:
+        """`named_parameters()` split by `group_matcher(coarse=True)`: `{"text": [...], "vision": [...], "fusion": [...]}`."""
+        patterns = {name: re.compile(pattern) for name, pattern in self.group_matcher(coarse=True).items()}
+        groups = {name: [] for name in patterns}
+        for name, parameter in self.named_parameters():
+            group = next(group for group, pattern in patterns.items() if pattern.match(name))
+            groups[group].append((name, parameter))
+        return groups
+
+    def parameter_group_of(self, name: str) -> str:
+        """The group (`"text"`, `"vision"` or `"fusion"`) of a parameter name as `named_parameters()` spells it."""
+        for group, pattern in self.group_matcher(coarse=True).items():
+            if re.match(pattern, name):
+                return group
+        raise KeyError(name)
+
+    def text_layer_index(self, name: str) -> int:
+        """Depth of a text-encoder parameter: 0 for the embeddings, k + 1 for encoder layer k, and one past the last
+        layer for anything above them (BERT's pooler, if any)."""
+        for pattern, fixed in self.group_matcher(coarse=False)["text"]:
+            match = re.match(pattern, name)
+            if match:
+                return fixed[0] if fixed is not None else int(match.group(1)) + 1
+        return self.config.text_config.num_hidden_layers + 1
+
+    def get_text_encoder(self) -> nn.Module:
+        """The BERT encoder of the text stream (e.g. to cache its outputs while it is frozen)."""
+        return self.base_model.text_model.bert
 
     @torch.no_grad()
     def _init_weights(self, module):
@@ -583,8 +630,10 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
 
     def backbone_parameters(self):
         """Parameters of the (typically pretrained) visual trunks and BERT, for a lower learning rate or freezing."""
-        yield from self.emotifusion.vision_model.trunks.parameters()
-        yield from self.emotifusion.text_model.bert.parameters()
+        groups = self.parameter_groups()
+        for name in ("vision", "text"):
+            for _, parameter in groups[name]:
+                yield parameter
 
     def lock_backbones(self, locked: bool = True):
         """Freeze (or unfreeze) the visual trunks and BERT; attention, projections, fusion and heads stay trainable.
@@ -596,6 +645,18 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
         self._backbones_locked = locked
         if locked:
             self.emotifusion.vision_model.trunks.eval()
+        return self
+
+    def lock_text_layers(self, trainable_layers: int | None):
+        """Freeze the text encoder's embeddings and all but its top `trainable_layers` layers (`None`: no change)."""
+        if trainable_layers is None:
+            return self
+        num_layers = self.config.text_config.num_hidden_layers
+        if not 0 <= trainable_layers <= num_layers:
+            raise ValueError(f"`trainable_text_layers` must be in [0, {num_layers}], got {trainable_layers}.")
+        for name, parameter in self.parameter_groups()["text"]:
+            if self.text_layer_index(name) < num_layers - trainable_layers + 1:
+                parameter.requires_grad_(False)
         return self
 
     def train(self, mode: bool = True):

@@ -5,7 +5,6 @@ from transformers import Pipeline
 
 from .image_processing_emotifusion import load_image
 from .processing_emotifusion import check_text_sample
-from .quantization_emotifusion import quantize_for_inference
 
 
 EMOTION_FUSION_TASK = "emotion-fusion"
@@ -104,6 +103,8 @@ class EmotionFusionPipeline(Pipeline):
             calibration_pixel_values = None
             if calibration_images is not None:
                 calibration_pixel_values = self._calibration_pixel_values(calibration_images)
+            from .quantization_emotifusion import quantize_for_inference  # only when asked: it loads BERT internals
+
             self.model = quantize_for_inference(self.model, self.device, calibration_pixel_values)
 
     def _calibration_pixel_values(self, images) -> torch.Tensor:

@@ -15,6 +15,7 @@ from conftest import make_tiny_config, tiny_text_config
 
 
 REMOTE_FILES = {
+    "labels.py",
     "configuration_emotifusion.py",
     "modeling_emotifusion.py",
     "image_processing_emotifusion.py",

@@ -1,0 +1,112 @@
+"""Registers EmotiFusion with transformers' Auto classes and pipeline registry, as soon as they can be used.
+
+The package root imports no torch, so registering cannot happen at `import emotifusion_hf` (it needs the model
+class). Instead an import hook waits for `transformers.models.auto` (what `AutoModel`, `AutoConfig` and
+`pipeline()` are built on) and registers right after it loads, so `import emotifusion_hf` followed by
+`AutoModel.from_pretrained(folder)` or `pipeline("emotion-fusion", model=folder)` works as an eager registration
+would. Registering imports our remote-code modules, so while one of them is still being executed (they import
+transformers themselves) the registration waits for it to finish.
+"""
+
+import importlib.abc
+import importlib.machinery
+import sys
+
+
+_AUTO_MODULE = "transformers.models.auto"
+_PACKAGE = __name__.rpartition(".")[0]
+_state = {"registered": False, "registering": False}
+
+
+def register() -> None:
+    """Register the config, model, processors and the "emotion-fusion" task (idempotent)."""
+    if _state["registered"] or _state["registering"]:
+        return
+    _state["registering"] = True
+    try:
+        from transformers import AutoConfig, AutoImageProcessor, AutoModel, AutoProcessor
+        from transformers.pipelines import PIPELINE_REGISTRY
+
+        from .configuration_emotifusion import EmotiFusionConfig
+        from .image_processing_emotifusion import EmotiFusionImageProcessor
+        from .modeling_emotifusion import EmotiFusionForEmotionClassification
+        from .pipeline_emotifusion import EMOTION_FUSION_TASK, EmotionFusionPipeline
+        from .processing_emotifusion import EmotiFusionProcessor
+
+        # Saved checkpoints carry these classes as remote code, so they load where this package is not installed.
+        EmotiFusionConfig.register_for_auto_class()
+        EmotiFusionForEmotionClassification.register_for_auto_class("AutoModel")
+        EmotiFusionImageProcessor.register_for_auto_class("AutoImageProcessor")
+        EmotiFusionProcessor.register_for_auto_class("AutoProcessor")
+
+        AutoConfig.register(EmotiFusionConfig.model_type, EmotiFusionConfig, exist_ok=True)
+        AutoModel.register(EmotiFusionConfig, EmotiFusionForEmotionClassification, exist_ok=True)
+        # One class serves every backend request: it decodes with PIL and normalises whole batches in numpy.
+        AutoImageProcessor.register(
+            EmotiFusionConfig,
+            image_processor_classes={"pil": EmotiFusionImageProcessor, "torchvision": EmotiFusionImageProcessor},
+            exist_ok=True,
+        )
+        AutoProcessor.register(EmotiFusionConfig, EmotiFusionProcessor, exist_ok=True)
+        if EMOTION_FUSION_TASK not in PIPELINE_REGISTRY.supported_tasks:
+            PIPELINE_REGISTRY.register_pipeline(
+                EMOTION_FUSION_TASK, pipeline_class=EmotionFusionPipeline, pt_model=AutoModel, type="multimodal"
+            )
+        _state["registered"] = True
+    finally:
+        _state["registering"] = False
+
+
+def _initialising(name: str) -> bool:
+    module = sys.modules.get(name)
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
+
+
+def _register_when_ready(just_loaded: str) -> None:
+    if _state["registered"] or _state["registering"] or _AUTO_MODULE not in sys.modules:
+        return
+    busy = [name for name in list(sys.modules) if name != just_loaded and _initialising(name)
+            and (name == _AUTO_MODULE or name.startswith(_PACKAGE + "."))]
+    if not busy:
+        register()
+
+
+class _NotifyingLoader(importlib.abc.Loader):
+    """Runs the real loader, then gives the registration a chance."""
+
+    def __init__(self, loader):
+        self._loader = loader
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        self._loader.exec_module(module)
+        _register_when_ready(module.__name__)
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+class _RegistrationHook(importlib.abc.MetaPathFinder):
+    """Watches the imports of `transformers.models.auto` and of our own submodules."""
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname != _AUTO_MODULE and not fullname.startswith(_PACKAGE + "."):
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _NotifyingLoader(spec.loader)
+                return spec
+        return None
+
+
+def install() -> None:
+    """Register now if transformers' Auto classes are already loaded, else as soon as they are."""
+    if not any(isinstance(finder, _RegistrationHook) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _RegistrationHook())
+    _register_when_ready(__name__)
