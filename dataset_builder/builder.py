@@ -45,7 +45,7 @@ from pathlib import Path
 import datasets
 
 from emotifusion_hf.configuration_emotifusion import EMOTIONS
-from emotifusion_hf.hub import staged_directory
+from emotifusion_hf.staging import staged_directory
 
 from datasets.exceptions import DatasetGenerationError
 

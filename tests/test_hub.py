@@ -10,7 +10,8 @@ import torch
 from huggingface_hub import ModelCard
 
 from emotifusion_hf import EMOTIONS, EmotiFusionForEmotionClassification
-from emotifusion_hf.hub import REQUIRED_CHECKPOINT_FILES, render_model_card, save_checkpoint
+from emotifusion_hf.card import render_model_card
+from emotifusion_hf.checkpoint import REQUIRED_CHECKPOINT_FILES, save_checkpoint
 
 from conftest import make_tiny_config, tiny_text_config
 from hub_server import HubStandIn
@@ -25,7 +26,7 @@ EVAL_REPORT = {
               "per_class": {label: {"precision": 0.8, "recall": 0.75, "f1": 0.77, "support": 8} for label in EMOTIONS}},
     "image_only": {"accuracy": 0.61, "macro_f1": 0.6, "weighted_f1": 0.6, "ece": 0.05},
     "text_only": {"accuracy": 0.7, "macro_f1": 0.69, "weighted_f1": 0.69, "ece": 0.07},
-    "agreement": {"1.0": {"accuracy": 0.95, "macro_f1": 0.95}, "0.0": {"accuracy": 0.5, "macro_f1": 0.48}},
+    "agreement_levels": {"1.00": {"accuracy": 0.95, "macro_f1": 0.95}, "0.00": {"accuracy": 0.5, "macro_f1": 0.48}},
     "text_missing": {"accuracy": 0.6, "macro_f1": 0.58},
     "calibration": {"temperature": 1.4, "ece_before": 0.09, "ece_after": 0.041},
 }

@@ -14,7 +14,7 @@ import torch
 from PIL import Image
 
 from emotifusion_hf import EmotiFusionForEmotionClassification, EmotiFusionImageProcessor, load_image
-from emotifusion_hf.hub import save_checkpoint
+from emotifusion_hf.checkpoint import save_checkpoint
 from dataset_builder.builder import BUILD_REPORT_FILE, build_dataset
 
 from conftest import make_tiny_config, tiny_text_config
@@ -64,7 +64,7 @@ def test_a_completed_save_replaces_the_checkpoint(tmp_path, tiny_classifier, pro
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the atomic swap is Linux's renameat2")
 def test_replacing_a_folder_is_one_atomic_swap_on_linux(tmp_path, monkeypatch):
-    from emotifusion_hf import hub
+    from emotifusion_hf import staging
 
     target, staged = tmp_path / "model", tmp_path / "staged"
     for folder, content in ((target, "old"), (staged, "new")):
@@ -74,21 +74,21 @@ def test_replacing_a_folder_is_one_atomic_swap_on_linux(tmp_path, monkeypatch):
     def no_window(*args):
         raise AssertionError("the old folder was renamed away: a reader could have found no folder")
 
-    monkeypatch.setattr(hub.os, "replace", no_window)
-    hub.replace_directory(staged, target)
+    monkeypatch.setattr(staging.os, "replace", no_window)
+    staging.replace_directory(staged, target)
     assert (target / "weights").read_text() == "new"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]
 
 
 def test_replacing_a_folder_without_the_swap_falls_back_to_two_renames(tmp_path, monkeypatch):
-    from emotifusion_hf import hub
+    from emotifusion_hf import staging
 
     target, staged = tmp_path / "model", tmp_path / "staged"
     for folder, content in ((target, "old"), (staged, "new")):
         folder.mkdir()
         (folder / "weights").write_text(content)
-    monkeypatch.setattr(hub, "_exchange_paths", lambda first, second: False)
-    hub.replace_directory(staged, target)
+    monkeypatch.setattr(staging, "_exchange_paths", lambda first, second: False)
+    staging.replace_directory(staged, target)
     assert (target / "weights").read_text() == "new"
     assert sorted(path.name for path in tmp_path.iterdir()) == ["model"]
 

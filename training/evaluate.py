@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from emotifusion_hf import EMOTIONS
+from emotifusion_hf.eval_report import EVAL_REPORT_NAME
 
 from .augment import FaceDialogueCollator, FaceDialogueTransform, build_eval_augmentation
 from .data import load_dataset_dir
@@ -40,7 +41,6 @@ from .text_cache import attach_text_feature_cache, detach_text_feature_cache
 
 logger = logging.getLogger(__name__)
 
-EVAL_REPORT_NAME = "eval_report.json"
 DEFAULT_AGREEMENT_LEVELS = (1.0, 0.75, 0.5, 0.25, 0.0)
 PLOT_NAMES = {
     "confusion_matrix": "confusion_matrix.png",
@@ -274,11 +274,11 @@ def evaluate_checkpoint(model_path: str, data, split: str = "test", output_dir: 
 
 def attach_report(checkpoint_dir: str, report: dict) -> None:
     """Store `report` in a local checkpoint folder and re-render its model card from it."""
-    from emotifusion_hf import hub
+    from emotifusion_hf.card import write_model_card
 
     with open(os.path.join(checkpoint_dir, EVAL_REPORT_NAME), "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2)
-    hub.write_model_card(checkpoint_dir)
+    write_model_card(checkpoint_dir)
 
 
 def format_summary(report: dict) -> str:

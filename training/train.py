@@ -6,7 +6,7 @@
 
 The YAML file gives the defaults; command-line flags override them. Arguments are the fields of `ModelArguments`,
 `DataArguments` and transformers' `TrainingArguments`. The final model, processor and remote code (pipeline
-included) are written to `output_dir` by `emotifusion_hf.hub.save_checkpoint`, so the folder loads anywhere with
+included) are written to `output_dir` by `emotifusion_hf.checkpoint.save_checkpoint`, so the folder loads anywhere with
 `AutoModel.from_pretrained(output_dir, trust_remote_code=True)`.
 """
 
@@ -45,7 +45,8 @@ from emotifusion_hf import (
     EmotiFusionImageProcessor,
     EmotiFusionProcessor,
 )
-from emotifusion_hf.hub import push_checkpoint, save_checkpoint
+from emotifusion_hf.checkpoint import save_checkpoint
+from emotifusion_hf.hub import push_checkpoint
 
 from .augment import (
     FaceDialogueCollator,
