@@ -37,8 +37,8 @@ from dataclasses import dataclass, replace
 
 from PIL import Image, ImageOps
 
-from emotifusion_hf.configuration_emotifusion import EMOTIONS
-from emotifusion_hf.image_processing_emotifusion import IMAGE_EXTENSIONS
+from emotifusion_hf.image_files import IMAGE_EXTENSIONS
+from emotifusion_hf.labels import EMOTIONS
 
 
 logger = logging.getLogger(__name__)

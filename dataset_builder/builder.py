@@ -44,7 +44,7 @@ from pathlib import Path
 
 import datasets
 
-from emotifusion_hf.configuration_emotifusion import EMOTIONS
+from emotifusion_hf.labels import CONFUSIONS, EMOTIONS
 from emotifusion_hf.staging import staged_directory
 
 from datasets.exceptions import DatasetGenerationError
@@ -59,7 +59,7 @@ from .affectnet import (
     read_affectnet,
 )
 from .demo_faces import generate_demo_faces
-from .dialogues import BACKENDS, NEIGHBOURS, DialogueGenerator, DiversityMeter
+from .dialogues import BACKENDS, DialogueGenerator, DiversityMeter
 
 
 SOURCES = ("demo", "affectnet")
@@ -102,11 +102,11 @@ def features() -> datasets.Features:
 def pair_text_label(face_label: int, agreement: float, rng: random.Random) -> int:
     """
     The emotion of the dialogue paired with a face: the face's own with probability `agreement`, else one of its
-    plausible confusions (`dialogues.NEIGHBOURS`, weighted).
+    plausible confusions (`emotifusion_hf.labels.CONFUSIONS`, weighted).
     """
     if rng.random() < agreement:
         return face_label
-    neighbours = NEIGHBOURS[EMOTIONS[face_label]]
+    neighbours = CONFUSIONS[EMOTIONS[face_label]]
     return EMOTIONS.index(rng.choices(list(neighbours), weights=list(neighbours.values()))[0])
 
 

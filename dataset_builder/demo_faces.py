@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from emotifusion_hf.configuration_emotifusion import EMOTIONS
+from emotifusion_hf.labels import CONFUSIONS, EMOTIONS
 
 from .affectnet import FaceRecord
 
@@ -70,18 +70,6 @@ PROTOTYPES = {
                            "mouth_open": 0.2, "teeth": 0.3, "cheek_raise": 0.4},
     "contempt": _NEUTRAL | {"lip_asym": 0.85, "brow_asym": 0.35, "eye_open": 0.9, "lower_lid": 0.15,
                             "mouth_curve": 0.05, "mouth_width": 0.96, "lip_press": 0.3},
-}
-
-# Classes whose faces blend into each other (a sample of the key may borrow from these).
-FACE_NEIGHBOURS = {
-    "anger": ("disgust", "contempt", "sad"),
-    "contempt": ("neutral", "happy", "anger"),
-    "disgust": ("anger", "sad", "contempt"),
-    "fear": ("surprise", "sad"),
-    "happy": ("surprise", "contempt", "neutral"),
-    "neutral": ("sad", "contempt", "anger"),
-    "sad": ("neutral", "fear", "disgust"),
-    "surprise": ("fear", "happy"),
 }
 
 # Circumplex position (valence, arousal) of each emotion at full intensity; the demo's affect annotations.
@@ -139,6 +127,12 @@ def _shade(colour, factor):
     return tuple(max(0, min(255, int(channel * factor))) for channel in colour)
 
 
+def _confused_with(emotion: str, rng: random.Random) -> str:
+    """A neighbouring emotion whose expression features a face of `emotion` may borrow (`CONFUSIONS`, weighted)."""
+    neighbours = CONFUSIONS[emotion]
+    return rng.choices(list(neighbours), weights=list(neighbours.values()))[0]
+
+
 def sample_expression(label: int | str, rng: random.Random) -> tuple[dict[str, float], float]:
     """
     Expression parameters for one face of `label`, and the intensity used.
@@ -152,10 +146,10 @@ def sample_expression(label: int | str, rng: random.Random) -> tuple[dict[str, f
     params = {name: _NEUTRAL[name] + intensity * (prototype[name] - _NEUTRAL[name]) for name in PARAMETERS}
     if emotion == "neutral":
         # Neutral faces are not perfectly still: a resting expression leaks a little of some class.
-        leak = PROTOTYPES[rng.choice(FACE_NEIGHBOURS["neutral"])]
+        leak = PROTOTYPES[_confused_with("neutral", rng)]
         params = {name: params[name] + 0.25 * intensity * (leak[name] - _NEUTRAL[name]) for name in PARAMETERS}
     if rng.random() < 0.4:
-        neighbour = PROTOTYPES[rng.choice(FACE_NEIGHBOURS[emotion])]
+        neighbour = PROTOTYPES[_confused_with(emotion, rng)]
         # Up to 0.6: a few faces look more like the neighbour than like their label, as in human annotations.
         weight = rng.uniform(0.2, 0.6)
         borrowed = {name: _NEUTRAL[name] + intensity * (neighbour[name] - _NEUTRAL[name]) for name in PARAMETERS}
@@ -474,7 +468,6 @@ def generate_demo_faces(
 
 __all__ = [
     "CIRCUMPLEX",
-    "FACE_NEIGHBOURS",
     "PARAMETERS",
     "PROTOTYPES",
     "affect_of",

@@ -25,8 +25,6 @@ _ALPHA_MODES = {"RGBA", "LA", "RGBa", "La", "PA"}
 # AVIF and HEIF when their plugins are installed). Exotic PIL plugins (EPS, which runs Ghostscript, and rarely used
 # formats with a history of decoder bugs) never see untrusted input.
 IMAGE_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "DIB", "GIF", "TIFF", "PPM", "TGA", "ICO", "AVIF", "HEIF")
-# File names taken for images where a folder is scanned for them (dataset folders, calibration images).
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 
 
 def is_url(source) -> bool:

@@ -7,7 +7,8 @@ import sys
 
 from transformers import AutoModel, AutoProcessor
 
-from .image_processing_emotifusion import IMAGE_EXTENSIONS, is_url
+from .image_files import IMAGE_EXTENSIONS
+from .image_processing_emotifusion import is_url
 from .pipeline_emotifusion import EmotionFusionPipeline
 
 

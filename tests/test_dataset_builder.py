@@ -31,7 +31,8 @@ from dataset_builder.affectnet import (
 )
 from dataset_builder.builder import EmotiFusionBuilder, build_dataset, pair_text_label
 from dataset_builder.demo_faces import PROTOTYPES, generate_demo_faces, render_face, sample_expression
-from dataset_builder.dialogues import NEIGHBOURS, template_bank
+from dataset_builder.dialogues import template_bank
+from emotifusion_hf.labels import CONFUSIONS
 from emotifusion_hf.configuration_emotifusion import EMOTIONS
 
 
@@ -480,7 +481,7 @@ def test_pairing_agreement_rate_and_confusions():
             if text_label == face_label:
                 agreeing += 1
             else:
-                assert EMOTIONS[text_label] in NEIGHBOURS[EMOTIONS[face_label]]
+                assert EMOTIONS[text_label] in CONFUSIONS[EMOTIONS[face_label]]
         assert abs(agreeing / (draws // 8) - 0.7) < 0.05
     assert all(pair_text_label(3, 1.0, rng) == 3 for _ in range(100))
 

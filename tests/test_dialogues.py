@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from dataset_builder import dialogue_lexicon as lexicon
+from dataset_builder.dialogues import lexicon
 from dataset_builder.__main__ import main
 from dataset_builder.dialogues import (
     CSV_COLUMNS,
