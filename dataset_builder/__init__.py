@@ -25,7 +25,7 @@ from .affectnet import (
     read_affectnet,
     resolve_class_name,
 )
-from .builder import EmotiFusionBuilder, EmotiFusionBuilderConfig, pair_text_label
+from .builder import DEMO_DEFAULTS, EmotiFusionBuilder, EmotiFusionBuilderConfig, pair_text_label
 from .demo_faces import generate_demo_faces, render_face
 from .dialogues import (
     Dialogue,
@@ -38,6 +38,7 @@ from .dialogues import (
 
 
 __all__ = [
+    "DEMO_DEFAULTS",
     "EXPRESSION_CODES",
     "LAYOUTS",
     "SKIP_REASONS",

@@ -113,10 +113,16 @@ def pair_text_label(face_label: int, agreement: float, rng: random.Random) -> in
 def _code_hash() -> str:
     """Hash of this package's sources: a code change gives a fresh cache folder instead of stale data."""
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode())
+    root = Path(__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+# The demo dataset's size and difficulty, in one place: the builder's config and the training recipe's `demo_*`
+# arguments both default to these.
+DEMO_DEFAULTS = {"per_class": 64, "agreement": 0.8, "image_size": 112, "face_variation": 1.0}
 
 
 @dataclass
@@ -149,11 +155,11 @@ class EmotiFusionBuilderConfig(datasets.BuilderConfig):
     source: str = "demo"
     layout: str = "auto"
     seed: int = 0
-    agreement: float = 0.8
-    per_class: int = 64
+    agreement: float = DEMO_DEFAULTS["agreement"]
+    per_class: int = DEMO_DEFAULTS["per_class"]
     eval_per_class: int | None = None
-    image_size: int = 112
-    face_variation: float = 1.0
+    image_size: int = DEMO_DEFAULTS["image_size"]
+    face_variation: float = DEMO_DEFAULTS["face_variation"]
     validation_fraction: float = 0.1
     test_fraction: float = 0.1
     strict: bool = False
