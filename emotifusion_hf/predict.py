@@ -12,7 +12,8 @@ from .image_processing_emotifusion import is_url
 from .pipeline_emotifusion import EmotionFusionPipeline
 
 
-TURN_SEPARATOR = "||"
+# On the command line (and in batch files), " || " separates the turns of one dialogue.
+CLI_TURN_SEPARATOR = "||"
 
 
 def load_pipeline(model: str, device=None, quantize: bool = False, calibration_images=None) -> EmotionFusionPipeline:
@@ -73,8 +74,8 @@ def parse_text(text):
     """CLI text: a plain string, or dialogue turns separated by `||` (`"You're late. || Sorry, the bus."`)."""
     if not isinstance(text, str):
         return text  # None, a list of turns from a JSONL row, or a wrong type the pipeline names
-    if TURN_SEPARATOR in text:
-        return [turn.strip() for turn in text.split(TURN_SEPARATOR)]
+    if CLI_TURN_SEPARATOR in text:
+        return [turn.strip() for turn in text.split(CLI_TURN_SEPARATOR)]
     return text
 
 
