@@ -1,5 +1,8 @@
-"""`python -m bench [--quick] [--gpu] [--only SECTION ...] --out FILE.json`: run the benchmarks, write the JSON
-results and the table in BENCHMARKS.md."""
+"""`python -m bench [--quick] [--gpu] [--only SECTION ...] [--text-real PATH] --out FILE.json`: run the benchmarks,
+write the JSON results and the table in BENCHMARKS.md.
+
+With `--only` (or `--gpu`) the sections run are merged into an existing results file: the other sections keep their
+figures, and each section run apart records its own machine and command."""
 
 import argparse
 import importlib
@@ -16,6 +19,7 @@ SECTIONS = {
     "inference": "bench.inference",
     "quality": "bench.quality",
     "data": "bench.data",
+    "text": "bench.text",
 }
 
 
@@ -33,6 +37,16 @@ def machine() -> dict:
     }
 
 
+def read_results(path: str) -> dict:
+    """The results already in `path`, or {} when there are none (or the file is not a results object)."""
+    try:
+        with open(path) as handle:
+            results = json.load(handle)
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return results if isinstance(results, dict) else {}
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--out", default="bench/results.json", help="JSON file for the results")
@@ -40,23 +54,34 @@ def main(argv=None) -> int:
     parser.add_argument("--gpu", action="store_true", help="run the GPU training benchmark only")
     parser.add_argument("--only", nargs="*", choices=sorted(SECTIONS), help="run only these sections")
     parser.add_argument("--no-markdown", action="store_true", help="do not rewrite BENCHMARKS.md")
+    parser.add_argument("--text-real", default=None, help="text section: a text,label CSV of real text to score on "
+                        "(default: ../shared/data/goemotions_ekman_dev/utterances.csv from the project root)")
     args = parser.parse_args(argv)
 
     started = time.time()
-    results = {"machine": machine(), "quick": args.quick, "command": " ".join(["python -m bench", *(argv or sys.argv[1:])])}
+    command = " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])])
+    run_info = {"machine": machine(), "quick": args.quick, "command": command}
+    # A partial run updates the sections it ran and keeps the others' figures.
+    previous = read_results(args.out) if (args.only or args.gpu) else {}
+    results = previous or dict(run_info)
+    section_options = {"text": {"real_path": args.text_real}}
     sections = {"gpu": "bench.gpu"} if args.gpu else {name: SECTIONS[name] for name in (args.only or SECTIONS)}
     for name, module in sections.items():
         section_start = time.time()
         print(f"[bench] {name} ...", flush=True)
-        results[name] = importlib.import_module(module).run(quick=args.quick)
-        results[name]["seconds"] = round(time.time() - section_start, 1)
-        print(json.dumps(results[name], indent=2), flush=True)
-    results["seconds"] = round(time.time() - started, 1)
+        section = importlib.import_module(module).run(quick=args.quick, **section_options.get(name, {}))
+        section["seconds"] = round(time.time() - section_start, 1)
+        if previous:
+            section.update(run_info)
+        results[name] = section
+        print(json.dumps(section, indent=2), flush=True)
+    if not previous:
+        results["seconds"] = round(time.time() - started, 1)
 
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as handle:
         json.dump(results, handle, indent=2)
-    print(f"[bench] wrote {args.out} in {results['seconds']} s")
+    print(f"[bench] wrote {args.out} in {round(time.time() - started, 1)} s")
     if not args.no_markdown:
         from .report import write_benchmarks_markdown
 

@@ -26,12 +26,28 @@ ask for the dialogue of its k-th face without generating the others.
 `text` is the turns joined with a newline (`TURN_SEPARATOR`); the `turns` list is kept as well, for processors
 that take a list of turns.
 
+The corpus backend (`corpus.py`) puts real utterances of a labelled corpus the user supplies (its train split for
+our train split only) in the focal turn, with the corpus's own short neutral utterances around it; emotions the
+corpus lacks fall back to the grammar. The language-model backend (`llm.py`) has a local causal LM write the turns.
+
 Command line (see `python -m dataset_builder dialogues --help`):
 
     python -m dataset_builder dialogues --per-label 100 --seed 0 --split train --out train.csv
+    python -m dataset_builder dialogues --backend corpus --corpus corpus.csv --label-map map.json \
+        --corpus-licence CC-BY-4.0 --per-label 100 --split train --out train.csv
 """
 
 from .cli import add_dialogue_arguments, run_dialogues
+from .corpus import (
+    CorpusComposer,
+    CorpusSource,
+    CorpusUtterance,
+    LabelledCorpus,
+    add_corpus_arguments,
+    corpus_source_from_args,
+    load_corpus,
+    read_label_map,
+)
 from .csv_io import CSV_COLUMNS, read_dialogues_csv, write_dialogues_csv
 from .dialogue import SPLITS, TURN_SEPARATOR, Dialogue
 from .diversity import DiversityMeter, diversity_report
@@ -47,17 +63,25 @@ __all__ = [
     "INTENSITIES",
     "SPLITS",
     "TURN_SEPARATOR",
+    "CorpusComposer",
+    "CorpusSource",
+    "CorpusUtterance",
     "Dialogue",
     "DialogueGenerator",
     "DiversityMeter",
     "GrammarComposer",
+    "LabelledCorpus",
     "LanguageModelBackend",
     "Template",
     "TemplateBank",
+    "add_corpus_arguments",
     "add_dialogue_arguments",
+    "corpus_source_from_args",
     "diversity_report",
     "generate_dialogues",
+    "load_corpus",
     "read_dialogues_csv",
+    "read_label_map",
     "run_dialogues",
     "split_generated_turns",
     "template_bank",

@@ -35,11 +35,12 @@ class Dialogue:
         turns (`list[str]`): the utterances, in order.
         speakers (`list[str]`): who says each turn.
         focal_speaker (`str`): the speaker carrying the emotion.
-        register (`str`): casual, work, family or online.
-        intensity (`str`): low, mid or high.
-        template_ids (`list[str]`): every split-assigned template used.
+        register (`str`): casual, work, family or online; `corpus` for a real utterance.
+        intensity (`str`): low, mid or high; `unrated` for a real utterance.
+        template_ids (`list[str]`): every split-assigned template used, and the ids of corpus utterances
+            (`corpus.<name>.<digest>`, the focal one first).
         secondary_label (`int`, *optional*): a neighbouring emotion one cue was borrowed from.
-        backend (`str`): `"grammar"` or `"llm:<model>"`.
+        backend (`str`): `"grammar"`, `"corpus:<name>"` or `"llm:<model>"`.
     """
 
     dialogue_id: str

@@ -23,7 +23,8 @@ class DiversityMeter:
 
     `report()` gives `num_dialogues`, `per_label`, `distinct_1` / `distinct_2` (distinct uni-/bigrams over all
     uni-/bigrams, corpus level, within turns), `duplicate_rate` (share of dialogues whose text repeats an earlier
-    one), `mean_turns`, `mean_words`, `vocabulary_size`, `templates_used` and `blended_rate`.
+    one), `mean_turns`, `mean_words`, `vocabulary_size`, `templates_used`, `blended_rate` and `backends` (dialogues
+    per backend: the corpus backend falls back to the grammar for emotions its corpus lacks).
     """
 
     def __init__(self):
@@ -34,6 +35,7 @@ class DiversityMeter:
         self.count = self.duplicates = self.blended = self.turns = 0
         self.per_label: Counter = Counter()
         self.templates: set[str] = set()
+        self.backends: Counter = Counter()
 
     def add(self, dialogue: Dialogue) -> None:
         self.count += 1
@@ -41,6 +43,7 @@ class DiversityMeter:
         self.turns += len(dialogue.turns)
         self.blended += dialogue.secondary_label is not None
         self.templates.update(dialogue.template_ids)
+        self.backends[dialogue.backend] += 1
         digest = hashlib.sha1(dialogue.text.encode("utf-8")).digest()
         self.duplicates += digest in self.text_digests
         self.text_digests.add(digest)
@@ -64,6 +67,7 @@ class DiversityMeter:
             "vocabulary_size": len(self.unigrams),
             "templates_used": len(self.templates),
             "blended_rate": round(self.blended / count, 4) if count else 0.0,
+            "backends": dict(sorted(self.backends.items())),
         }
 
 
