@@ -446,17 +446,6 @@ def test_build_dataset_output_dir(tmp_path):
     assert (tmp_path / "precious" / "notes.txt").read_text() == "keep me"
 
 
-def test_builder_config_errors(tmp_path):
-    with pytest.raises(ValueError, match="data_dir"):
-        EmotiFusionBuilder(config_name="affectnet", cache_dir=str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="nowhere"):
-        EmotiFusionBuilder(config_name="affectnet", cache_dir=str(tmp_path), data_dir=str(tmp_path / "nowhere"))
-    with pytest.raises(ValueError, match="agreement"):
-        EmotiFusionBuilder(config_name="demo", cache_dir=str(tmp_path), agreement=1.5)
-    with pytest.raises(ValueError, match="'voc'"):
-        EmotiFusionBuilder(config_name="affectnet", cache_dir=str(tmp_path), data_dir=str(tmp_path), layout="voc")
-
-
 def test_affectnet_builder_official(official_dir, tmp_path):
     builder = EmotiFusionBuilder(config_name="affectnet", data_dir=str(official_dir), cache_dir=str(tmp_path), seed=1)
     assert builder.layout == "official"
