@@ -415,6 +415,21 @@ def render_face(
 
 
 def _render(label: int | str, rng_or_seed, size: int, variation: float = 1.0) -> tuple[Image.Image, float]:
+    label = _check_render_arguments(label, size, variation)
+    rng = rng_or_seed if isinstance(rng_or_seed, random.Random) else random.Random(rng_or_seed)
+    params, intensity = sample_expression(label, rng)
+    identity = _identity(rng)
+    # Small faces are drawn at twice the size and downsampled: cheap anti-aliasing for the thin lines.
+    canvas_size = size * 2 if size <= 160 else size
+    canvas = _background(canvas_size, rng, variation)
+    pose = _random_pose(canvas_size, rng, variation)
+    _draw_face(ImageDraw.Draw(canvas), pose, identity, params, stroke=pose.scale)
+    if canvas_size != size:
+        canvas = canvas.reduce(canvas_size // size)
+    return _camera_effects(canvas, rng, variation), intensity
+
+
+def _check_render_arguments(label: int | str, size: int, variation: float) -> int:
     if isinstance(label, str):
         if label not in EMOTIONS:
             raise ValueError(f"Unknown emotion {label!r}: expected one of {EMOTIONS}.")
@@ -425,16 +440,14 @@ def _render(label: int | str, rng_or_seed, size: int, variation: float = 1.0) ->
         raise ValueError(f"size must be between 32 and 512 pixels, got {size}.")
     if not 0.0 <= variation <= 1.0:
         raise ValueError(f"variation must be between 0 and 1, got {variation}.")
-    rng = rng_or_seed if isinstance(rng_or_seed, random.Random) else random.Random(rng_or_seed)
-    params, intensity = sample_expression(label, rng)
-    identity = _identity(rng)
-    # Small faces are drawn at twice the size and downsampled: cheap anti-aliasing for the thin lines.
-    canvas_size = size * 2 if size <= 160 else size
-    canvas = _background(canvas_size, rng, variation)
-    v = variation
+    return label
+
+
+def _random_pose(canvas_size: int, rng: random.Random, v: float) -> _Pose:
+    """In-plane rotation, scale, translation and a hint of yaw, all narrowed by the variation `v`."""
     angle = math.radians(max(-15.0, min(15.0, rng.gauss(0.0, 6.0 * v))))
     scale = canvas_size * rng.uniform(1.01 - 0.11 * v, 1.01 + 0.11 * v)
-    pose = _Pose(
+    return _Pose(
         centre_x=canvas_size * (0.5 + rng.uniform(-0.06, 0.06) * v),
         centre_y=canvas_size * (0.48 + rng.uniform(-0.05, 0.05) * v),
         scale=scale,
@@ -442,12 +455,13 @@ def _render(label: int | str, rng_or_seed, size: int, variation: float = 1.0) ->
         sin=math.sin(angle),
         yaw=max(-1.0, min(1.0, rng.gauss(0.0, 0.4 * v))),
     )
-    _draw_face(ImageDraw.Draw(canvas), pose, identity, params, stroke=scale)
-    if canvas_size != size:
-        canvas = canvas.reduce(canvas_size // size)
+
+
+def _camera_effects(canvas: Image.Image, rng: random.Random, v: float) -> Image.Image:
+    """Blur, directional light, exposure, colour cast and sensor noise, all narrowed by the variation `v`."""
+    size = canvas.width
     if rng.random() < 0.3 * v:
         canvas = canvas.filter(ImageFilter.GaussianBlur(radius=rng.uniform(0.3, 1.1) * size / 112))
-    # Directional light, exposure, colour cast and sensor noise.
     pixels = np.asarray(canvas, dtype=np.float32)
     direction = rng.uniform(0, 2 * math.pi)
     ramp = np.linspace(-1.0, 1.0, size, dtype=np.float32)
@@ -461,7 +475,7 @@ def _render(label: int | str, rng_or_seed, size: int, variation: float = 1.0) ->
     row, column = rng.randrange(tile.shape[0] - size), rng.randrange(tile.shape[1] - size)
     pixels += (rng.uniform(2.0, 9.0) * v * tile[row : row + size, column : column + size])[..., None]
     np.clip(pixels, 0, 255, out=pixels)
-    return Image.fromarray(pixels.astype(np.uint8), "RGB"), intensity
+    return Image.fromarray(pixels.astype(np.uint8), "RGB")
 
 
 def affect_of(label: int | str, intensity: float, rng: random.Random) -> tuple[float, float]:
