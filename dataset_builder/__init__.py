@@ -9,23 +9,17 @@ builder that pairs faces with dialogues.
 >>> dataset = builder.as_dataset()
 ```
 
+Modules: `records` (face records, row errors), `affectnet` (layout readers), `face_images` (decode, crop,
+encode), `demo_faces` (procedural faces), `sources` (one class per face source), `builder_config` (the builder's
+settings), `builder` (the `datasets` builder, `build_dataset`), `build_command` (`build` on the command line),
+`dialogues` (the dialogue generator).
+
 Command line: `python -m dataset_builder build ...` and `python -m dataset_builder dialogues ...`.
 """
 
-from .affectnet import (
-    EXPRESSION_CODES,
-    LAYOUTS,
-    SKIP_REASONS,
-    BadRowError,
-    FaceRecord,
-    UnknownClassError,
-    detect_layout,
-    encode_face,
-    load_face,
-    read_affectnet,
-    resolve_class_name,
-)
-from .builder import DEMO_DEFAULTS, EmotiFusionBuilder, EmotiFusionBuilderConfig, pair_text_label
+from .affectnet import EXPRESSION_CODES, LAYOUTS, detect_layout, read_affectnet, resolve_class_name
+from .builder import EmotiFusionBuilder, pair_text_label
+from .builder_config import EmotiFusionBuilderConfig
 from .demo_faces import generate_demo_faces, render_face
 from .dialogues import (
     Dialogue,
@@ -35,7 +29,9 @@ from .dialogues import (
     generate_dialogues,
     template_bank,
 )
-
+from .face_images import encode_face, load_face
+from .records import SKIP_REASONS, BadRowError, FaceRecord, UnknownClassError
+from .sources import DEMO_DEFAULTS
 
 __all__ = [
     "DEMO_DEFAULTS",

@@ -10,9 +10,9 @@ import argparse
 import logging
 import sys
 
-from .affectnet import BadRowError, UnknownClassError
-from .builder import add_build_arguments, run_build
+from .build_command import add_build_arguments, run_build
 from .dialogues import add_dialogue_arguments, run_dialogues
+from .records import BadRowError, UnknownClassError
 
 
 # Errors caused by the user's input: reported as one line, without a traceback.

@@ -11,10 +11,10 @@ Three layouts are understood, detected automatically (`detect_layout`) or forced
   splits as `images/<split>` + `labels/<split>` or `<split>/images` + `<split>/labels` (the Roboflow export).
 
 Readers are generators: they walk the annotation files row by row and yield a record holding the image path and
-the face box; pixels are decoded at most once, when `load_face`/`encode_face` is called on the record (the dataset
-builder does so while writing each example, through `encode_faces`; a JPEG kept as it is is not decoded at all).
-Every bad row is skipped and counted by reason in a caller-supplied `collections.Counter`, or raised as a
-`BadRowError` naming the file and line when `strict=True`.
+the face box; no pixel is decoded here (`face_images.load_face`/`encode_face` do that, once per record). Every bad
+row is skipped and counted by reason in a caller-supplied `collections.Counter`, or raised as a `BadRowError`
+naming the file and line when `strict=True`. Folder and YOLO class names are matched through
+`emotifusion_hf.labels.LABEL_ALIASES`.
 
 Split mapping: the official `validation.csv` becomes `test` (as the literature reports) and `validation` is a
 stratified slice of training. Folder and YOLO trees use their own split folders when present; a missing
@@ -23,28 +23,23 @@ validation (and, without any held-out folder, test) split is carved out of train
 
 import contextlib
 import csv
-import io
-import itertools
 import logging
 import math
-import multiprocessing
-import multiprocessing.pool
 import os
 import random
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
-
-from PIL import Image, ImageOps
+from dataclasses import replace
 
 from emotifusion_hf.image_files import IMAGE_EXTENSIONS
-from emotifusion_hf.labels import EMOTIONS
+from emotifusion_hf.labels import EMOTIONS, LABEL_ALIASES, UnknownLabelError, resolve_label
+
+from .records import SPLITS, BadRowError, FaceRecord
 
 
 logger = logging.getLogger(__name__)
 
 LAYOUTS = ("official", "folders", "yolo")
-SPLITS = ("train", "validation", "test")
 
 # AffectNet's `expression` column -> index into EMOTIONS.
 EXPRESSION_CODES = {
@@ -59,23 +54,6 @@ EXPRESSION_CODES = {
 }
 # Codes that are valid AffectNet annotations but not an emotion: skipped and counted under these reasons.
 SKIPPED_EXPRESSION_CODES = {8: "expression_none", 9: "expression_uncertain", 10: "expression_non_face"}
-
-# Every reason a row can be skipped for, so reports can list them in a stable order.
-SKIP_REASONS = (
-    "missing_file",
-    "unreadable_image",
-    "bad_number",
-    "unknown_label",
-    "empty_box",
-    "box_outside_image",
-    "expression_none",
-    "expression_uncertain",
-    "expression_non_face",
-    "missing_label_file",
-    "no_face",
-    "unsupported_file",
-    "duplicate_image",
-)
 
 OFFICIAL_COLUMNS = (
     "subDirectory_filePath",
@@ -97,6 +75,9 @@ YOLO_DATA_FILES = ("data.yaml", "data.yml", "dataset.yaml", "dataset.yml")
 # Folders that archive tools leave behind; never a class or a split.
 IGNORED_DIRS = ("__MACOSX",)
 
+# Class-name spellings of folders and YOLO exports: the labels module's table, shared with the text corpora.
+CLASS_ALIASES = LABEL_ALIASES
+
 SPLIT_FOLDER_ALIASES = {
     "train": "train",
     "training": "train",
@@ -108,102 +89,16 @@ SPLIT_FOLDER_ALIASES = {
     "testing": "test",
 }
 
-# Class-name spellings found in AffectNet derivatives, FER-style folders and YOLO exports.
-CLASS_ALIASES = {
-    "anger": ("anger", "angry", "angered", "mad", "rage", "fury", "furious"),
-    "contempt": ("contempt", "contemptuous", "contemptful", "disdain", "disdainful", "scorn", "scornful"),
-    "disgust": ("disgust", "disgusted", "disgusting", "revulsion", "repulsion"),
-    "fear": ("fear", "fearful", "feared", "scared", "afraid", "fright", "frightened", "terrified"),
-    "happy": ("happy", "happiness", "joy", "joyful", "joyous", "smile", "smiling", "happy face"),
-    "neutral": ("neutral", "neutrality", "calm", "neutral face"),
-    "sad": ("sad", "sadness", "sorrow", "sorrowful", "unhappy"),
-    "surprise": ("surprise", "surprised", "surprising", "astonished", "astonishment", "amazed", "shocked", "shock"),
-}
-
-
-def _normalize_class_name(name: str) -> str:
-    return " ".join(name.strip().lower().replace("_", " ").replace("-", " ").split())
-
-
-_ALIAS_TO_LABEL = {
-    _normalize_class_name(alias): EMOTIONS.index(emotion)
-    for emotion, aliases in CLASS_ALIASES.items()
-    for alias in aliases
-}
-
-
-class BadRowError(ValueError):
-    """
-    One input row that cannot become a face record.
-
-    Attributes:
-        reason (`str`): one of `SKIP_REASONS`, the key it is counted under.
-        location (`str`): the file and line (`"training.csv:12"`) or file (`"train/sad/x.jpg"`) of the row.
-        detail (`str`): what is wrong, in words.
-    """
-
-    def __init__(self, reason: str, location: str, detail: str):
-        self.reason = reason
-        self.location = location
-        self.detail = detail
-        super().__init__(f"{location}: {detail} (skip reason: {reason})")
-
-
-class UnknownClassError(ValueError):
-    """A class folder or YOLO class name that no alias maps to one of the eight emotions."""
-
-
-@dataclass(frozen=True)
-class FaceRecord:
-    """
-    One face, as read from the annotations; pixels are not decoded yet.
-
-    Attributes:
-        image (`str` or `bytes`): path to the image file, or the encoded image itself.
-        label (`int`): index into `EMOTIONS`.
-        split (`str`): the output split, one of `SPLITS`.
-        source_id (`str`): stable id of the face: the image path relative to `data_dir`, plus `#k` for the k-th box
-            of a YOLO label file.
-        location (`str`): where the row came from (`file:line`), quoted in errors.
-        face_box (`tuple`, *optional*): `(x, y, width, height)` of the face, in pixels or, with
-            `box_normalized=True`, as fractions of the image size. `None` means the whole image.
-        box_normalized (`bool`): whether `face_box` is in fractions of the image size (YOLO).
-        valence (`float`, *optional*): in [-1, 1], `None` when not annotated.
-        arousal (`float`, *optional*): in [-1, 1], `None` when not annotated.
-        source (`str`): which reader produced the record (`"affectnet-official"`, ...).
-    """
-
-    image: str | bytes
-    label: int
-    split: str
-    source_id: str
-    location: str
-    face_box: tuple[float, float, float, float] | None = None
-    box_normalized: bool = False
-    valence: float | None = None
-    arousal: float | None = None
-    source: str = "affectnet"
-
-    @property
-    def label_name(self) -> str:
-        return EMOTIONS[self.label]
-
-
 def resolve_class_name(name: str, *, where: str = "") -> int:
     """
-    Map a class name (`"Angry"`, `"happiness"`, `"surprised"`, ...) to its index in `EMOTIONS`.
+    Map a class name (`"Angry"`, `"happiness"`, `"surprised"`, ...) to its index in `EMOTIONS`, through the
+    spellings of `emotifusion_hf.labels.LABEL_ALIASES`.
 
     Raises:
         UnknownClassError: naming `name` (and `where` it was found) when no alias matches.
     """
-    label = _ALIAS_TO_LABEL.get(_normalize_class_name(str(name)))
-    if label is None:
-        place = f" in {where}" if where else ""
-        raise UnknownClassError(
-            f"Unknown class name {name!r}{place}: it matches none of the eight emotions {EMOTIONS} or their aliases "
-            f"({', '.join(sorted(_ALIAS_TO_LABEL))}). Rename the class or drop it from the data."
-        )
-    return label
+    return resolve_label(str(name), where=where)
+
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -247,7 +142,11 @@ def _check_data_dir(data_dir: str) -> str:
 
 
 def _is_class_name(name: str) -> bool:
-    return _normalize_class_name(name) in _ALIAS_TO_LABEL
+    try:
+        resolve_label(name)
+    except UnknownLabelError:
+        return False
+    return True
 
 
 def detect_layout(data_dir: str) -> str:
@@ -606,42 +505,53 @@ def read_folders(
     """
     data_dir = _check_data_dir(data_dir)
     wanted = set(_check_splits(splits))
-    split_folders = _split_folders(data_dir)
-    if split_folders:
-        others = [name for name in _subdirs(data_dir) if name not in split_folders.values()]
-        if others:
-            logger.warning("Ignoring folders of %s that are not split folders: %s", data_dir, others)
-        roots = {split: os.path.join(data_dir, folder) for split, folder in split_folders.items()}
-    else:
-        roots = {"train": data_dir}
-    class_dirs = {}
-    for source_split, root in roots.items():
-        names = _subdirs(root)
-        if not names:
-            raise ValueError(f"{root!r} holds no class folders (expected <class>/*.jpg, e.g. happy/, sad/).")
-        class_dirs[source_split] = [
-            (os.path.join(root, name), resolve_class_name(name, where=_relative(os.path.join(root, name), data_dir)))
-            for name in names
-        ]
+    class_dirs = {split: _class_folders(root, data_dir) for split, root in _folder_split_roots(data_dir).items()}
     passes = _plan_passes(class_dirs, wanted, validation_fraction, test_fraction, seed)
 
     def rows(source_split, folders, sink):
         for folder, label in folders:
-            for path in _walk_files(folder):
-                relative_path = _relative(path, data_dir)
-                if not path.lower().endswith(IMAGE_EXTENSIONS):
-                    sink.reject(BadRowError("unsupported_file", relative_path, "not an image file (by its extension)"))
-                    continue
-                yield FaceRecord(
-                    image=path,
-                    label=label,
-                    split=source_split,
-                    source_id=relative_path,
-                    location=relative_path,
-                    source="affectnet-folders",
-                )
+            yield from _read_class_folder(folder, label, data_dir, source_split, sink)
 
     return _stream(passes, rows, skipped, strict, wanted)
+
+
+def _folder_split_roots(data_dir: str) -> dict[str, str]:
+    """Canonical split -> the folder holding its class folders (`data_dir` itself as `train` without splits)."""
+    split_folders = _split_folders(data_dir)
+    if not split_folders:
+        return {"train": data_dir}
+    others = [name for name in _subdirs(data_dir) if name not in split_folders.values()]
+    if others:
+        logger.warning("Ignoring folders of %s that are not split folders: %s", data_dir, others)
+    return {split: os.path.join(data_dir, folder) for split, folder in split_folders.items()}
+
+
+def _class_folders(root: str, data_dir: str) -> list[tuple[str, int]]:
+    """(folder, label) of each class folder under `root`; an unknown class name is an error naming the folder."""
+    names = _subdirs(root)
+    if not names:
+        raise ValueError(f"{root!r} holds no class folders (expected <class>/*.jpg, e.g. happy/, sad/).")
+    folders = []
+    for name in names:
+        folder = os.path.join(root, name)
+        folders.append((folder, resolve_class_name(name, where=_relative(folder, data_dir))))
+    return folders
+
+
+def _read_class_folder(folder: str, label: int, data_dir: str, split: str, sink: _RowSink) -> Iterator[FaceRecord]:
+    for path in _walk_files(folder):
+        relative_path = _relative(path, data_dir)
+        if not path.lower().endswith(IMAGE_EXTENSIONS):
+            sink.reject(BadRowError("unsupported_file", relative_path, "not an image file (by its extension)"))
+            continue
+        yield FaceRecord(
+            image=path,
+            label=label,
+            split=split,
+            source_id=relative_path,
+            location=relative_path,
+            source="affectnet-folders",
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -764,8 +674,31 @@ def read_yolo(
 
 
 def _read_yolo_split(data_dir, images_dir, labels_dir, names, split, sink) -> Iterator[FaceRecord]:
-    # Stem -> image path for this folder (label files name their image by stem only): memory grows with the file
-    # names of one folder, not with the images.
+    images = _index_yolo_images(data_dir, images_dir, sink)
+    labelled = set()
+    for label_path in _walk_files(labels_dir) if os.path.isdir(labels_dir) else ():
+        if label_path.endswith(".cache"):
+            continue  # Ultralytics' own index of the folder, not annotations
+        if not label_path.endswith(".txt"):
+            sink.reject(BadRowError("unsupported_file", _relative(label_path, data_dir), "not a .txt label file"))
+            continue
+        stem = os.path.splitext(os.path.relpath(label_path, labels_dir))[0]
+        labelled.add(stem)
+        if stem not in images:
+            folder = _relative(images_dir, data_dir)
+            detail = f"no image named {stem!r} in {folder!r}"
+            sink.reject(BadRowError("missing_file", _relative(label_path, data_dir), detail))
+            continue
+        yield from _read_yolo_label_file(label_path, images[stem], data_dir, names, split, sink)
+    for stem, image_path in images.items():
+        if stem not in labelled:
+            image_id = _relative(image_path, data_dir)
+            sink.reject(BadRowError("missing_label_file", image_id, "the image has no label file"))
+
+
+def _index_yolo_images(data_dir: str, images_dir: str, sink: _RowSink) -> dict[str, str]:
+    """Stem -> image path for one images folder (label files name their image by stem only): memory grows with the
+    file names of one folder, not with the images."""
     images: dict[str, str] = {}
     for path in _walk_files(images_dir):
         relative_path = _relative(path, data_dir)
@@ -778,56 +711,43 @@ def _read_yolo_split(data_dir, images_dir, labels_dir, names, split, sink) -> It
             sink.reject(BadRowError("duplicate_image", relative_path, f"{other!r} has the same stem {stem!r}"))
             continue
         images[stem] = path
-    labelled = set()
-    for label_path in _walk_files(labels_dir) if os.path.isdir(labels_dir) else ():
-        if label_path.endswith(".cache"):
-            continue  # Ultralytics' own index of the folder, not annotations
-        if not label_path.endswith(".txt"):
-            sink.reject(BadRowError("unsupported_file", _relative(label_path, data_dir), "not a .txt label file"))
-            continue
-        stem = os.path.splitext(os.path.relpath(label_path, labels_dir))[0]
-        label_name = _relative(label_path, data_dir)
-        image_path = images.get(stem)
-        labelled.add(stem)
-        if image_path is None:
-            folder = _relative(images_dir, data_dir)
-            sink.reject(BadRowError("missing_file", label_name, f"no image named {stem!r} in {folder!r}"))
-            continue
-        image_id = _relative(image_path, data_dir)
+    return images
+
+
+def _read_yolo_label_file(label_path, image_path, data_dir, names, split, sink) -> Iterator[FaceRecord]:
+    """One record per box line of a label file; bad lines are rejected one by one."""
+    label_name = _relative(label_path, data_dir)
+    try:
+        with open(label_path, encoding="utf-8") as handle:
+            lines = [(number, line.strip()) for number, line in enumerate(handle, start=1) if line.strip()]
+    except UnicodeDecodeError as error:
+        sink.reject(BadRowError("unsupported_file", label_name, f"not a UTF-8 text label file ({error.reason})"))
+        return
+    if not lines:
+        sink.reject(BadRowError("no_face", label_name, "the label file lists no box"))
+        return
+    image_id = _relative(image_path, data_dir)
+    for box_index, (number, line) in enumerate(lines):
+        location = f"{label_name}:{number}"
         try:
-            with open(label_path, encoding="utf-8") as handle:
-                lines = [(number, line.strip()) for number, line in enumerate(handle, start=1) if line.strip()]
-        except UnicodeDecodeError as error:
-            sink.reject(BadRowError("unsupported_file", label_name, f"not a UTF-8 text label file ({error.reason})"))
+            label, box = _parse_yolo_line(line, location, names)
+        except BadRowError as error:
+            sink.reject(error)
             continue
-        if not lines:
-            sink.reject(BadRowError("no_face", label_name, "the label file lists no box"))
-            continue
-        for box_index, (number, line) in enumerate(lines):
-            location = f"{label_name}:{number}"
-            try:
-                label, box = _parse_yolo_line(line, location, names)
-            except BadRowError as error:
-                sink.reject(error)
-                continue
-            yield FaceRecord(
-                image=image_path,
-                label=label,
-                split=split,
-                source_id=f"{image_id}#{box_index}",
-                location=location,
-                face_box=box,
-                box_normalized=True,
-                source="affectnet-yolo",
-            )
-    for stem, image_path in images.items():
-        if stem not in labelled:
-            image_id = _relative(image_path, data_dir)
-            sink.reject(BadRowError("missing_label_file", image_id, "the image has no label file"))
+        yield FaceRecord(
+            image=image_path,
+            label=label,
+            split=split,
+            source_id=f"{image_id}#{box_index}",
+            location=location,
+            face_box=box,
+            box_normalized=True,
+            source="affectnet-yolo",
+        )
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Entry point and decoding
+# Entry point
 # ---------------------------------------------------------------------------------------------------------------
 
 READERS = {"official": read_official, "folders": read_folders, "yolo": read_yolo}
@@ -868,6 +788,7 @@ def read_affectnet(
 
     ```python
     >>> from collections import Counter
+    >>> from dataset_builder import load_face
     >>> skipped = Counter()
     >>> for record in read_affectnet("/data/AffectNet", skipped=skipped):
     ...     image, box = load_face(record)
@@ -876,363 +797,19 @@ def read_affectnet(
     data_dir = _check_data_dir(data_dir)
     if layout == "auto":
         layout = detect_layout(data_dir)
-    return READERS[layout](
-        data_dir,
-        splits=splits,
-        skipped=skipped,
-        strict=strict,
-        validation_fraction=validation_fraction,
-        test_fraction=test_fraction,
-        seed=seed,
-    )
-
-
-# A kept JPEG whose end-of-image marker is missing (a truncated copy, the usual damage) or followed by extra bytes
-# is decoded to settle whether it is readable, at 1/8 scale: libjpeg still entropy-decodes every block, so damage
-# is found, but skips most of the inverse DCT and the colour conversion.
-_CHECK_SCALE = 8
-_JPEG_END = b"\xff\xd9"
-# Baseline, extended sequential and progressive frames: the ones libjpeg decodes.
-_JPEG_FRAME_MARKERS = frozenset({0xC0, 0xC1, 0xC2})
-# Huffman and quantisation tables, restart interval, comment, and application data other than APP1 (EXIF and XMP,
-# which may rotate the image).
-_JPEG_PLAIN_MARKERS = frozenset({0xC4, 0xDB, 0xDD, 0xFE, 0xE0, *range(0xE2, 0xF0)})
-# As `Image.thumbnail`: a JPEG that is shrunk anyway is decoded at 1/2..1/8 scale while it keeps at least this many
-# times the final size, and resampled from there.
-_REDUCING_GAP = 2.0
-
-
-def _read_image_bytes(record: FaceRecord) -> bytes:
-    if isinstance(record.image, bytes):
-        return record.image
-    try:
-        with open(record.image, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        raise BadRowError("missing_file", record.location, f"image {record.source_id!r} does not exist") from None
-    except OSError as error:
-        detail = f"cannot read image {record.source_id!r}: {error}"
-        raise BadRowError("unreadable_image", record.location, detail) from None
-
-
-def _plain_jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """
-    `(width, height)` of an 8-bit, 3-component (RGB) JPEG made of the common segments only and without APP1 (so
-    upright), read from its markers up to the scan: a tenth of `Image.open`'s cost. `None` for anything else,
-    which `Image.open` then examines.
-    """
-    if not data.startswith(b"\xff\xd8"):
-        return None
-    position, size, end = 2, None, len(data)
-    while position + 4 <= end:
-        if data[position] != 0xFF:
-            return None
-        marker = data[position + 1]
-        if marker == 0xFF:  # fill byte before a marker
-            position += 1
-            continue
-        if marker == 0xDA:  # start of scan: the header is complete
-            return size
-        length = (data[position + 2] << 8) | data[position + 3]
-        if marker in _JPEG_FRAME_MARKERS:
-            if size is not None or length < 8 or position + 10 > end:
-                return None
-            precision, components = data[position + 4], data[position + 9]
-            height = (data[position + 5] << 8) | data[position + 6]
-            width = (data[position + 7] << 8) | data[position + 8]
-            if precision != 8 or components != 3 or not width or not height:
-                return None
-            size = (width, height)
-        elif marker not in _JPEG_PLAIN_MARKERS or length < 2:
-            return None
-        position += 2 + length
-    return None
-
-
-def _pixel_box(record: FaceRecord, width: int, height: int) -> tuple[int, int, int, int] | None:
-    """The record's face box in pixels of a `width` x `height` image, clamped to it (`None`: the whole image)."""
-    if record.face_box is None:
-        return None
-    x, y, box_width, box_height = record.face_box
-    if record.box_normalized:
-        x, y, box_width, box_height = x * width, y * height, box_width * width, box_height * height
-    left, top = max(0, round(x)), max(0, round(y))
-    right, bottom = min(width, round(x + box_width)), min(height, round(y + box_height))
-    if right <= left or bottom <= top:
-        given = tuple(round(value, 3) for value in record.face_box)
-        detail = f"face box {given} lies outside the {width}x{height} image"
-        raise BadRowError("box_outside_image", record.location, detail)
-    return left, top, right - left, bottom - top
-
-
-def _thumbnail_size(width: int, height: int, max_size: int | None) -> tuple[int, int] | None:
-    """The size `Image.thumbnail((max_size, max_size))` gives a `width` x `height` image; `None` when it fits."""
-    if max_size is None or max(width, height) <= max_size:
-        return None
-    aspect = width / height
-
-    def round_aspect(number, key):
-        return max(min(math.floor(number), math.ceil(number), key=key), 1)
-
-    if aspect <= 1:
-        return round_aspect(max_size * aspect, key=lambda n: abs(aspect - n / max_size)), max_size
-    return max_size, round_aspect(max_size / aspect, key=lambda n: 0 if n == 0 else abs(aspect - max_size / n))
-
-
-def _draft_for_shrinking(opened: Image.Image, region: tuple[int, int, int, int], target) -> float:
-    """Ask libjpeg for a 1/2..1/8-scale decode when `region` is shrunk to `target` anyway; returns the scale."""
-    if target is None or opened.format != "JPEG":
-        return 1.0
-    factor = min(region[2] / target[0], region[3] / target[1]) / _REDUCING_GAP
-    if factor < 2:
-        return 1.0
-    width, height = opened.size
-    drafted = opened.draft(None, (max(1, int(width / factor)), max(1, int(height / factor))))
-    return 1.0 if drafted is None else width / drafted[1][2]
-
-
-def _kept_as_stored(
-    record: FaceRecord, data: bytes, max_size: int | None
-) -> tuple[bool, tuple[int, int, int, int] | None]:
-    """
-    `(True, box)` when `data` is a complete, plain, upright RGB JPEG (see `_plain_jpeg_size`) whose box covers it
-    and that needs no shrinking, so its bytes are the face as they are; `(False, None)` when that takes decoding
-    to tell.
-    """
-    if not data.endswith(_JPEG_END):
-        return False, None
-    size = _plain_jpeg_size(data)
-    if size is None or (Image.MAX_IMAGE_PIXELS is not None and size[0] * size[1] > Image.MAX_IMAGE_PIXELS):
-        return False, None
-    box = _pixel_box(record, *size)
-    if box not in (None, (0, 0, *size)) or _thumbnail_size(*size, max_size) is not None:
-        return False, None
-    return True, box
-
-
-def _decode(
-    record: FaceRecord, max_size: int | None, *, keep_stored_jpeg: bool = False
-) -> tuple[Image.Image | None, tuple[int, int, int, int] | None, bytes | None]:
-    """
-    Read, decode, crop and shrink a record's face, reading and decoding its file once.
-
-    Returns `(image, box, None)`, or with `keep_stored_jpeg` and an upright RGB JPEG whose box covers the whole
-    image and needs no shrinking, `(None, box, the file's bytes)`: those pixels are exactly the stored JPEG's, so
-    its bytes are kept (no second lossy encoding). Such a file is checked, not decoded: its header must parse and
-    it must end with the end-of-image marker (a truncated copy does not); otherwise it is decoded at 1/8 scale.
-    """
-    data = _read_image_bytes(record)
-    if keep_stored_jpeg:
-        kept, box = _kept_as_stored(record, data, max_size)
-        if kept:
-            return None, box, data
-    try:
-        with Image.open(io.BytesIO(data)) as opened:
-            width, height = opened.size
-            box = _pixel_box(record, width, height)
-            upright = opened.getexif().get(0x0112, 1) == 1
-            if box is None and not upright:
-                # Boxes refer to the stored pixels, so only whole images are turned upright.
-                image = ImageOps.exif_transpose(opened)
-                if image.mode != "RGB":
-                    image = image.convert("RGB")
-                target = _thumbnail_size(image.width, image.height, max_size)
-                if target is not None:
-                    image.thumbnail((max_size, max_size), Image.Resampling.BICUBIC)
-                return image, box, None
-            region = box or (0, 0, width, height)
-            whole = region == (0, 0, width, height)
-            target = _thumbnail_size(region[2], region[3], max_size)
-            stored_rgb_jpeg = opened.format == "JPEG" and opened.mode == "RGB"
-            if keep_stored_jpeg and whole and target is None and upright and stored_rgb_jpeg:
-                # Its header parsed (EXIF and all); a complete file is kept without decoding a pixel.
-                if not data.endswith(_JPEG_END):
-                    opened.draft("RGB", (max(1, width // _CHECK_SCALE), max(1, height // _CHECK_SCALE)))
-                    opened.load()
-                return None, box, data
-            scale = _draft_for_shrinking(opened, region, target)
-            opened.load()  # decodes every pixel, so truncated files fail here and not in training
-            image = opened if opened.mode == "RGB" else opened.convert("RGB")
-            left, top, region_width, region_height = region
-            if target is not None:
-                scaled = (left / scale, top / scale, (left + region_width) / scale, (top + region_height) / scale)
-                image = image.resize(target, Image.Resampling.BICUBIC, box=scaled, reducing_gap=_REDUCING_GAP)
-            elif not whole:
-                image = image.crop((left, top, left + region_width, top + region_height))
-            elif image is opened:
-                image = opened.copy()  # closing the file releases the decoded pixels
-            return image, box, None
-    except BadRowError:
-        raise
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        detail = f"cannot decode image {record.source_id!r}: {error}"
-        raise BadRowError("unreadable_image", record.location, detail) from None
-
-
-def load_face(
-    record: FaceRecord, *, max_size: int | None = None
-) -> tuple[Image.Image, tuple[int, int, int, int] | None]:
-    """
-    Decode a record's image and crop its face.
-
-    The box is clamped to the image; a box with no pixel inside the image is a bad row. Whole-image records are
-    turned upright by their EXIF orientation (boxes refer to the stored pixels, so cropped ones are not).
-
-    Args:
-        record (`FaceRecord`): the face to load.
-        max_size (`int`, *optional*): shrink the face so its longer side is at most this many pixels.
-
-    Returns:
-        `(image, box)`: the RGB face and the pixel box `(x, y, width, height)` it was cut from (`None` for the whole
-        image).
-
-    Raises:
-        BadRowError: `missing_file`, `unreadable_image` or `box_outside_image`, naming the record's row.
-    """
-    image, box, _ = _decode(record, max_size)
-    return image, box
-
-
-def encode_face(
-    record: FaceRecord, *, max_size: int | None = None, quality: int = 95
-) -> tuple[bytes, tuple[int, int, int, int] | None]:
-    """
-    The JPEG bytes of a record's face (see `load_face`) and its pixel box.
-
-    An upright RGB JPEG whose box covers the whole image (or that has no box) and needs no resize keeps its
-    original bytes: no second lossy encoding and no decode. Its header is parsed and its end checked, so missing,
-    non-JPEG and truncated files are still caught here (`unreadable_image`) and not in training. AffectNet's
-    manually annotated images are face crops already, so most rows take this path.
-    """
-    image, box, stored = _decode(record, max_size, keep_stored_jpeg=True)
-    if stored is not None:
-        return stored, box
-    return _jpeg_bytes(image, quality), box
-
-
-def _encode_chunk(records: list[FaceRecord], max_size: int | None, quality: int) -> list[tuple[bool, tuple]]:
-    """
-    Worker side of `encode_faces`: per record `(True, (bytes, box))`, `(True, (None, box))` when the stored file is
-    kept as it is (the caller reads it again rather than receive it through a pipe), or
-    `(False, (reason, location, detail))`.
-    """
-    results = []
-    for record in records:
-        try:
-            image, box, stored = _decode(record, max_size, keep_stored_jpeg=True)
-            results.append((True, (None if stored is not None else _jpeg_bytes(image, quality), box)))
-        except BadRowError as error:
-            results.append((False, (error.reason, error.location, error.detail)))
-    return results
-
-
-def _jpeg_bytes(image: Image.Image, quality: int) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
-
-
-@contextlib.contextmanager
-def decoding_pool(processes: int | None) -> Iterator[multiprocessing.pool.Pool | None]:
-    """
-    Worker processes for `encode_faces`, closed on exit; `None` (decode in the calling process) when fewer than two
-    are asked for or the platform cannot fork. Forked workers start at once with everything imported.
-    """
-    if processes is None or processes < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        yield None
-        return
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
-        yield pool
-
-
-def encode_faces(
-    records: Iterable[FaceRecord],
-    *,
-    max_size: int | None = None,
-    quality: int = 95,
-    pool: multiprocessing.pool.Pool | None = None,
-    chunks_in_flight: int = 4,
-    chunk_size: int = 64,
-) -> Iterator[tuple[FaceRecord, tuple[bytes, tuple[int, int, int, int] | None] | BadRowError]]:
-    """
-    `encode_face` over a stream of records, in their order: yields `(record, (bytes, box))`, or `(record, error)`
-    with the `BadRowError` the record raised (the caller decides whether to skip it or raise it).
-
-    With a `pool` (see `decoding_pool`), faces are decoded by its workers while the caller works on the previous
-    ones; at most `chunks_in_flight` chunks of `chunk_size` records are out at once, so memory stays flat however
-    long the stream is.
-    """
-    if pool is None:
-        for record in records:
-            try:
-                yield record, encode_face(record, max_size=max_size, quality=quality)
-            except BadRowError as error:
-                yield record, error
-        return
-    records = iter(records)
-    pending: deque = deque()
-    while True:
-        chunk = list(itertools.islice(records, chunk_size))
-        if chunk:
-            pending.append(_submit_chunk(pool, chunk, max_size, quality))
-        if pending and (not chunk or len(pending) >= chunks_in_flight):
-            yield from _collect_chunk(*pending.popleft())
-        if not chunk and not pending:
-            return
-
-
-def _submit_chunk(pool, chunk: list[FaceRecord], max_size: int | None, quality: int):
-    """
-    Settle the records kept as stored right here (checking them costs less than shipping them to a worker and
-    back) and send the others to the pool; returns what `_collect_chunk` needs to put the chunk back in order.
-    Kept files are read again when collected rather than held, so memory does not grow with image size.
-    """
-    answers: list = []
-    decoded = []
-    for record in chunk:
-        try:
-            kept, box = _kept_as_stored(record, _read_image_bytes(record), max_size)
-        except BadRowError as error:
-            answers.append(error)
-            continue
-        if kept:
-            answers.append((None, box))
-        else:
-            answers.append(None)  # filled in from the worker's results, in order
-            decoded.append(record)
-    result = pool.apply_async(_encode_chunk, (decoded, max_size, quality)) if decoded else None
-    return chunk, answers, result
-
-
-def _collect_chunk(chunk: list[FaceRecord], answers: list, result) -> Iterator[tuple[FaceRecord, tuple | BadRowError]]:
-    decoded = iter(result.get() if result is not None else ())
-    for record, answer in zip(chunk, answers):
-        if answer is None:
-            ok, answer = next(decoded)
-            if not ok:
-                answer = BadRowError(*answer)
-        if isinstance(answer, tuple) and answer[0] is None:
-            answer = (_read_image_bytes(record), answer[1])
-        yield record, answer
+    slices = {"validation_fraction": validation_fraction, "test_fraction": test_fraction, "seed": seed}
+    return READERS[layout](data_dir, splits=splits, skipped=skipped, strict=strict, **slices)
 
 
 __all__ = [
     "CLASS_ALIASES",
     "EXPRESSION_CODES",
     "LAYOUTS",
+    "OFFICIAL_COLUMNS",
     "SKIPPED_EXPRESSION_CODES",
-    "SKIP_REASONS",
-    "SPLITS",
-    "BadRowError",
-    "FaceRecord",
     "StratifiedHoldout",
-    "UnknownClassError",
     "check_layout",
-    "decoding_pool",
     "detect_layout",
-    "encode_face",
-    "encode_faces",
-    "load_face",
     "plan_splits",
     "read_affectnet",
     "read_folders",

@@ -26,7 +26,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from emotifusion_hf.labels import CONFUSIONS, EMOTIONS
 
-from .affectnet import FaceRecord
+from .records import FaceRecord
 
 
 PARAMETERS = (
@@ -217,114 +217,148 @@ def _identity(rng: random.Random) -> dict:
     }
 
 
+class _Painter:
+    """Draws polygons and lines given in face coordinates, through the pose, with strokes scaled to the face."""
+
+    def __init__(self, draw: ImageDraw.ImageDraw, pose: _Pose, stroke: float):
+        self.draw, self.pose, self.stroke = draw, pose, stroke
+
+    def polygon(self, points, fill) -> None:
+        self.draw.polygon(self.pose(points), fill=fill)
+
+    def line(self, points, fill, width) -> None:
+        width = max(1, int(round(width * self.stroke)))
+        self.draw.line(self.pose(points), fill=fill, width=width, joint="curve")
+
+
+_EYE_Y = -0.04
+
+
 def _draw_face(draw: ImageDraw.ImageDraw, pose: _Pose, identity: dict, p: dict, stroke: float) -> None:
-    skin, hair = identity["skin"], identity["hair"]
-    dark = _shade(skin, 0.55)
-    rx, ry = identity["face_rx"], identity["face_ry"]
+    paint = _Painter(draw, pose, stroke)
     jaw_drop = 0.04 * p["mouth_open"]
+    _draw_head(paint, identity, jaw_drop)
+    _draw_forehead_lines(paint, identity["skin"], p)
+    for side in (-1, 1):
+        _draw_brow(paint, identity, p, side)
+        _draw_eye(paint, identity, p, side)
+    if identity["glasses"]:
+        spacing = identity["eye_spacing"]
+        paint.line([(-spacing + 0.075, _EYE_Y - 0.01), (spacing - 0.075, _EYE_Y - 0.01)], (30, 30, 30), 0.007)
+    nose_tip, flare = _draw_nose(paint, identity["skin"], p)
+    _draw_mouth(paint, identity, p, jaw_drop, nose_tip, flare)
 
-    def polygon(points, fill):
-        draw.polygon(pose(points), fill=fill)
 
-    def line(points, fill, width):
-        draw.line(pose(points), fill=fill, width=max(1, int(round(width * stroke))), joint="curve")
-
-    # Shoulders and neck, then hair that falls behind the head.
-    polygon([(-0.55, 0.75), (-0.35, 0.5), (0.35, 0.5), (0.55, 0.75), (0.6, 1.2), (-0.6, 1.2)], identity["shirt"])
-    polygon([(-0.11, 0.25), (0.11, 0.25), (0.12, 0.55), (-0.12, 0.55)], _shade(skin, 0.9))
+def _draw_head(paint: _Painter, identity: dict, jaw_drop: float) -> None:
+    """Shoulders, neck, hair behind the head, ears, the face outline (and beard), then the hair on top."""
+    skin, hair = identity["skin"], identity["hair"]
+    rx, ry = identity["face_rx"], identity["face_ry"]
+    paint.polygon([(-0.55, 0.75), (-0.35, 0.5), (0.35, 0.5), (0.55, 0.75), (0.6, 1.2), (-0.6, 1.2)], identity["shirt"])
+    paint.polygon([(-0.11, 0.25), (0.11, 0.25), (0.12, 0.55), (-0.12, 0.55)], _shade(skin, 0.9))
     style = identity["hair_style"]
     if style == "long":
-        polygon(_ellipse(0, 0.05, rx * 1.25, ry * 1.2, n=28), hair)
+        paint.polygon(_ellipse(0, 0.05, rx * 1.25, ry * 1.2, n=28), hair)
     elif style == "bun":
-        polygon(_ellipse(0, -ry - 0.06, 0.09, 0.07, n=16), hair)
-    # Ears, then the face: an ellipse whose lower half narrows toward the chin.
+        paint.polygon(_ellipse(0, -ry - 0.06, 0.09, 0.07, n=16), hair)
     for side in (-1, 1):
-        polygon(_ellipse(side * rx * 0.98, 0.0, 0.04, 0.065, n=12), _shade(skin, 0.95))
+        paint.polygon(_ellipse(side * rx * 0.98, 0.0, 0.04, 0.065, n=12), _shade(skin, 0.95))
+    outline = _face_outline(rx, ry, identity["jaw"], jaw_drop)
+    paint.polygon(outline, skin)
+    if identity["beard"]:
+        # Jaw and chin below the nose line; the mouth is drawn over it.
+        paint.polygon([(x, y) for x, y in outline if y > 0.13], _shade(hair, 1.0))
+    if style in ("short", "side_part", "bangs", "long", "bun"):
+        top = _ellipse(0, -ry * 0.35, rx * 1.04, ry * 0.72, n=20, start=math.pi, end=2 * math.pi)
+        fringe = -ry * {"short": 0.62, "side_part": 0.55, "bangs": 0.38, "long": 0.58, "bun": 0.62}[style]
+        if style == "side_part":
+            paint.polygon(top + [(rx * 1.02, fringe + 0.05), (-0.05, fringe - 0.02), (-rx * 1.02, fringe + 0.08)], hair)
+        else:
+            paint.polygon(top + [(rx * 1.02, fringe + 0.04), (0.0, fringe), (-rx * 1.02, fringe + 0.04)], hair)
+
+
+def _face_outline(rx: float, ry: float, jaw: float, jaw_drop: float) -> list[tuple[float, float]]:
+    """An ellipse whose lower half narrows toward the chin and drops with the open mouth."""
     outline = []
     for i in range(40):
         angle = 2 * math.pi * i / 40
         x, y = rx * math.cos(angle), ry * math.sin(angle)
         if y > 0:
-            x *= 1 - (1 - identity["jaw"]) * (y / ry) ** 1.5
+            x *= 1 - (1 - jaw) * (y / ry) ** 1.5
             y += jaw_drop * (y / ry)
         outline.append((x, y))
-    polygon(outline, skin)
-    if identity["beard"]:
-        # Jaw and chin below the nose line; the mouth is drawn over it.
-        polygon([(x, y) for x, y in outline if y > 0.13], _shade(hair, 1.0))
-    if style in ("short", "side_part", "bangs", "long", "bun"):
-        top = _ellipse(0, -ry * 0.35, rx * 1.04, ry * 0.72, n=20, start=math.pi, end=2 * math.pi)
-        fringe = -ry * {"short": 0.62, "side_part": 0.55, "bangs": 0.38, "long": 0.58, "bun": 0.62}[style]
-        if style == "side_part":
-            polygon(top + [(rx * 1.02, fringe + 0.05), (-0.05, fringe - 0.02), (-rx * 1.02, fringe + 0.08)], hair)
-        else:
-            polygon(top + [(rx * 1.02, fringe + 0.04), (0.0, fringe), (-rx * 1.02, fringe + 0.04)], hair)
+    return outline
 
-    # Forehead lines when the brows are raised (surprise, fear).
+
+def _draw_forehead_lines(paint: _Painter, skin, p: dict) -> None:
+    """Forehead lines when the brows are raised (surprise, fear)."""
     raise_amount = max(0.0, p["brow_raise"] + 0.5 * p["brow_inner"])
     if raise_amount > 0.35:
         shade = _shade(skin, 1 - 0.25 * min(1.0, raise_amount))
         for k in range(3):
             y = -0.2 - 0.035 * k
-            line(_bezier((-0.12, y + 0.01), (0.0, y - 0.012), (0.12, y + 0.01), n=6), shade, 0.006)
+            paint.line(_bezier((-0.12, y + 0.01), (0.0, y - 0.012), (0.12, y + 0.01), n=6), shade, 0.006)
 
-    eye_y = -0.04
+
+def _draw_brow(paint: _Painter, identity: dict, p: dict, side: int) -> None:
+    """Inner and outer ends move separately; the asymmetry raises the right brow only."""
     spacing = identity["eye_spacing"]
-    for side in (-1, 1):
-        # Brows: inner and outer ends move separately; the asymmetry raises the right brow only.
-        base = eye_y - 0.09 + identity["resting_brow"] - 0.05 * p["brow_raise"]
-        inner_y = base - 0.045 * p["brow_inner"] + 0.018 * p["brow_squeeze"]
-        outer_y = base + 0.01 * p["brow_inner"]
-        if side == 1:
-            inner_y -= 0.035 * p["brow_asym"]
-            outer_y -= 0.045 * p["brow_asym"]
-        inner_x = side * (spacing - 0.07 - 0.02 * p["brow_squeeze"])
-        outer_x = side * (spacing + 0.075)
-        mid = ((inner_x + outer_x) / 2, min(inner_y, outer_y) - 0.018)
-        thickness = identity["brow_thickness"]
-        upper = _bezier((inner_x, inner_y), mid, (outer_x, outer_y), n=8)
-        lower = [(x, y + thickness * (1.0 - 0.5 * abs(i - 4) / 4)) for i, (x, y) in enumerate(upper)]
-        polygon(upper + lower[::-1], identity["brow_colour"])
+    base = _EYE_Y - 0.09 + identity["resting_brow"] - 0.05 * p["brow_raise"]
+    inner_y = base - 0.045 * p["brow_inner"] + 0.018 * p["brow_squeeze"]
+    outer_y = base + 0.01 * p["brow_inner"]
+    if side == 1:
+        inner_y -= 0.035 * p["brow_asym"]
+        outer_y -= 0.045 * p["brow_asym"]
+    inner_x = side * (spacing - 0.07 - 0.02 * p["brow_squeeze"])
+    outer_x = side * (spacing + 0.075)
+    mid = ((inner_x + outer_x) / 2, min(inner_y, outer_y) - 0.018)
+    thickness = identity["brow_thickness"]
+    upper = _bezier((inner_x, inner_y), mid, (outer_x, outer_y), n=8)
+    lower = [(x, y + thickness * (1.0 - 0.5 * abs(i - 4) / 4)) for i, (x, y) in enumerate(upper)]
+    paint.polygon(upper + lower[::-1], identity["brow_colour"])
 
-        # Eyes: an almond between an upper and a lower lid; the iris is clipped to the opening.
-        size = identity["eye_size"]
-        cx, width = side * spacing, 0.058 * size
-        upper_open = 0.03 * size * p["eye_open"]
-        lower_open = 0.022 * size * (1.0 - 0.75 * p["lower_lid"]) * min(1.3, p["eye_open"])
-        left, right = (cx - width, eye_y), (cx + width, eye_y)
-        upper_lid = _bezier(left, (cx, eye_y - 2 * upper_open), right, n=8)
-        lower_lid = _bezier(right, (cx, eye_y + 2 * lower_open), left, n=8)
-        polygon(upper_lid + lower_lid, (245, 245, 240))
-        iris_r = 0.024 * size
-        top, bottom = eye_y - upper_open * 0.95, eye_y + lower_open * 0.95
-        iris_top, iris_bottom = max(eye_y - iris_r, top), min(eye_y + iris_r, bottom)
-        if iris_bottom > iris_top:
-            centre = (iris_top + iris_bottom) / 2
-            polygon(_ellipse(cx, centre, iris_r, (iris_bottom - iris_top) / 2, n=14), identity["iris"])
-            pupil = min(iris_r * 0.45, (iris_bottom - iris_top) / 2)
-            polygon(_ellipse(cx, centre, pupil, pupil, n=10), (15, 12, 12))
-        line(upper_lid, (25, 20, 20), 0.008)
-        line(lower_lid, dark, 0.003 + 0.004 * p["lower_lid"])
-        if identity["glasses"]:
-            frame = _ellipse(cx, eye_y, 0.075, 0.05, n=16)
-            line(frame, (30, 30, 30), 0.007)
 
+def _draw_eye(paint: _Painter, identity: dict, p: dict, side: int) -> None:
+    """An almond between an upper and a lower lid; the iris is clipped to the opening."""
+    size = identity["eye_size"]
+    cx, width = side * identity["eye_spacing"], 0.058 * size
+    upper_open = 0.03 * size * p["eye_open"]
+    lower_open = 0.022 * size * (1.0 - 0.75 * p["lower_lid"]) * min(1.3, p["eye_open"])
+    left, right = (cx - width, _EYE_Y), (cx + width, _EYE_Y)
+    upper_lid = _bezier(left, (cx, _EYE_Y - 2 * upper_open), right, n=8)
+    lower_lid = _bezier(right, (cx, _EYE_Y + 2 * lower_open), left, n=8)
+    paint.polygon(upper_lid + lower_lid, (245, 245, 240))
+    iris_r = 0.024 * size
+    top, bottom = _EYE_Y - upper_open * 0.95, _EYE_Y + lower_open * 0.95
+    iris_top, iris_bottom = max(_EYE_Y - iris_r, top), min(_EYE_Y + iris_r, bottom)
+    if iris_bottom > iris_top:
+        centre = (iris_top + iris_bottom) / 2
+        paint.polygon(_ellipse(cx, centre, iris_r, (iris_bottom - iris_top) / 2, n=14), identity["iris"])
+        pupil = min(iris_r * 0.45, (iris_bottom - iris_top) / 2)
+        paint.polygon(_ellipse(cx, centre, pupil, pupil, n=10), (15, 12, 12))
+    paint.line(upper_lid, (25, 20, 20), 0.008)
+    paint.line(lower_lid, _shade(identity["skin"], 0.55), 0.003 + 0.004 * p["lower_lid"])
     if identity["glasses"]:
-        line([(-spacing + 0.075, eye_y - 0.01), (spacing - 0.075, eye_y - 0.01)], (30, 30, 30), 0.007)
+        paint.line(_ellipse(cx, _EYE_Y, 0.075, 0.05, n=16), (30, 30, 30), 0.007)
 
-    # Nose: bridge, nostrils (flared and lifted by the wrinkle), bunny lines for disgust.
+
+def _draw_nose(paint: _Painter, skin, p: dict) -> tuple[float, float]:
+    """Bridge, nostrils (flared and lifted by the wrinkle), bunny lines for disgust; returns (tip y, flare)."""
+    dark = _shade(skin, 0.55)
     wrinkle = p["nose_wrinkle"]
     nose_tip = 0.1 - 0.012 * wrinkle
-    line([(0.012, 0.0), (0.022, nose_tip - 0.02)], dark, 0.005)
+    paint.line([(0.012, 0.0), (0.022, nose_tip - 0.02)], dark, 0.005)
     flare = 0.035 + 0.012 * wrinkle
-    line(_bezier((-flare, nose_tip - 0.01), (0.0, nose_tip + 0.025), (flare, nose_tip - 0.01), n=8), dark, 0.007)
+    paint.line(_bezier((-flare, nose_tip - 0.01), (0.0, nose_tip + 0.025), (flare, nose_tip - 0.01), n=8), dark, 0.007)
     if wrinkle > 0.3:
         shade = _shade(skin, 1 - 0.35 * min(1.0, wrinkle))
         for k in range(1 + int(wrinkle * 2.5)):
             y = -0.005 + 0.016 * k
-            line([(-0.03, y), (0.03, y - 0.004)], shade, 0.005)
+            paint.line([(-0.03, y), (0.03, y - 0.004)], shade, 0.005)
+    return nose_tip, flare
 
-    # Mouth: corners move with curvature and asymmetry, the lips open around a dark interior.
+
+def _draw_mouth(paint: _Painter, identity: dict, p: dict, jaw_drop: float, nose_tip: float, flare: float) -> None:
+    """Corners move with curvature and asymmetry; the lips open around a dark interior."""
     mouth_y = 0.215 + jaw_drop * 0.5
     half_width = identity["mouth_base_width"] / 2 * p["mouth_width"]
     curve = 0.055 * (p["mouth_curve"] + identity["resting_mouth"])
@@ -337,22 +371,26 @@ def _draw_face(draw: ImageDraw.ImageDraw, pose: _Pose, identity: dict, p: dict, 
     lower_inner = _bezier(right_corner, (0.0, mouth_y + opening + 0.6 * curve * (opening > 0.02)), left_corner, n=10)
     upper_outer = _bezier(left_corner, (0.0, mouth_y - upper_lift - 0.4 * curve - 0.035 * thin), right_corner, n=10)
     lower_outer = _bezier(right_corner, (0.0, mouth_y + opening + 0.045 * thin), left_corner, n=10)
-    # Smile folds from the nose wings to the mouth corners.
-    folds = 0.3 * p["cheek_raise"] + 0.5 * max(0.0, p["mouth_curve"]) + 0.3 * wrinkle
-    if folds > 0.25:
-        shade = _shade(skin, 1 - 0.3 * min(1.0, folds))
-        for corner, wing in ((left_corner, -flare - 0.01), (right_corner, flare + 0.01)):
-            middle = (wing * 1.9, (nose_tip + corner[1]) / 2)
-            fold = _bezier((wing, nose_tip - 0.02), middle, (corner[0] * 1.12, corner[1]))
-            line(fold, shade, 0.006)
-    polygon(upper_outer + lower_outer, identity["lip_colour"])
+    _draw_smile_folds(paint, identity["skin"], p, (left_corner, right_corner), nose_tip, flare)
+    paint.polygon(upper_outer + lower_outer, identity["lip_colour"])
     if opening > 0.012:
-        polygon(upper_inner + lower_inner, (55, 20, 25))
+        paint.polygon(upper_inner + lower_inner, (55, 20, 25))
         if p["teeth"] > 0.35:
             teeth_bottom = _bezier(right_corner, (0.0, mouth_y + min(opening, 0.035)), left_corner, n=10)
-            polygon(upper_inner + teeth_bottom, (240, 238, 228))
+            paint.polygon(upper_inner + teeth_bottom, (240, 238, 228))
     else:
-        line(upper_inner, _shade(identity["lip_colour"], 0.6), 0.006)
+        paint.line(upper_inner, _shade(identity["lip_colour"], 0.6), 0.006)
+
+
+def _draw_smile_folds(paint: _Painter, skin, p: dict, corners, nose_tip: float, flare: float) -> None:
+    """Folds from the nose wings to the mouth corners (smiles, cheek raises, nose wrinkles)."""
+    folds = 0.3 * p["cheek_raise"] + 0.5 * max(0.0, p["mouth_curve"]) + 0.3 * p["nose_wrinkle"]
+    if folds > 0.25:
+        shade = _shade(skin, 1 - 0.3 * min(1.0, folds))
+        for corner, wing in zip(corners, (-flare - 0.01, flare + 0.01)):
+            middle = (wing * 1.9, (nose_tip + corner[1]) / 2)
+            fold = _bezier((wing, nose_tip - 0.02), middle, (corner[0] * 1.12, corner[1]))
+            paint.line(fold, shade, 0.006)
 
 
 def render_face(
@@ -377,6 +415,21 @@ def render_face(
 
 
 def _render(label: int | str, rng_or_seed, size: int, variation: float = 1.0) -> tuple[Image.Image, float]:
+    label = _check_render_arguments(label, size, variation)
+    rng = rng_or_seed if isinstance(rng_or_seed, random.Random) else random.Random(rng_or_seed)
+    params, intensity = sample_expression(label, rng)
+    identity = _identity(rng)
+    # Small faces are drawn at twice the size and downsampled: cheap anti-aliasing for the thin lines.
+    canvas_size = size * 2 if size <= 160 else size
+    canvas = _background(canvas_size, rng, variation)
+    pose = _random_pose(canvas_size, rng, variation)
+    _draw_face(ImageDraw.Draw(canvas), pose, identity, params, stroke=pose.scale)
+    if canvas_size != size:
+        canvas = canvas.reduce(canvas_size // size)
+    return _camera_effects(canvas, rng, variation), intensity
+
+
+def _check_render_arguments(label: int | str, size: int, variation: float) -> int:
     if isinstance(label, str):
         if label not in EMOTIONS:
             raise ValueError(f"Unknown emotion {label!r}: expected one of {EMOTIONS}.")
@@ -387,16 +440,14 @@ def _render(label: int | str, rng_or_seed, size: int, variation: float = 1.0) ->
         raise ValueError(f"size must be between 32 and 512 pixels, got {size}.")
     if not 0.0 <= variation <= 1.0:
         raise ValueError(f"variation must be between 0 and 1, got {variation}.")
-    rng = rng_or_seed if isinstance(rng_or_seed, random.Random) else random.Random(rng_or_seed)
-    params, intensity = sample_expression(label, rng)
-    identity = _identity(rng)
-    # Small faces are drawn at twice the size and downsampled: cheap anti-aliasing for the thin lines.
-    canvas_size = size * 2 if size <= 160 else size
-    canvas = _background(canvas_size, rng, variation)
-    v = variation
+    return label
+
+
+def _random_pose(canvas_size: int, rng: random.Random, v: float) -> _Pose:
+    """In-plane rotation, scale, translation and a hint of yaw, all narrowed by the variation `v`."""
     angle = math.radians(max(-15.0, min(15.0, rng.gauss(0.0, 6.0 * v))))
     scale = canvas_size * rng.uniform(1.01 - 0.11 * v, 1.01 + 0.11 * v)
-    pose = _Pose(
+    return _Pose(
         centre_x=canvas_size * (0.5 + rng.uniform(-0.06, 0.06) * v),
         centre_y=canvas_size * (0.48 + rng.uniform(-0.05, 0.05) * v),
         scale=scale,
@@ -404,12 +455,13 @@ def _render(label: int | str, rng_or_seed, size: int, variation: float = 1.0) ->
         sin=math.sin(angle),
         yaw=max(-1.0, min(1.0, rng.gauss(0.0, 0.4 * v))),
     )
-    _draw_face(ImageDraw.Draw(canvas), pose, identity, params, stroke=scale)
-    if canvas_size != size:
-        canvas = canvas.reduce(canvas_size // size)
+
+
+def _camera_effects(canvas: Image.Image, rng: random.Random, v: float) -> Image.Image:
+    """Blur, directional light, exposure, colour cast and sensor noise, all narrowed by the variation `v`."""
+    size = canvas.width
     if rng.random() < 0.3 * v:
         canvas = canvas.filter(ImageFilter.GaussianBlur(radius=rng.uniform(0.3, 1.1) * size / 112))
-    # Directional light, exposure, colour cast and sensor noise.
     pixels = np.asarray(canvas, dtype=np.float32)
     direction = rng.uniform(0, 2 * math.pi)
     ramp = np.linspace(-1.0, 1.0, size, dtype=np.float32)
@@ -423,7 +475,7 @@ def _render(label: int | str, rng_or_seed, size: int, variation: float = 1.0) ->
     row, column = rng.randrange(tile.shape[0] - size), rng.randrange(tile.shape[1] - size)
     pixels += (rng.uniform(2.0, 9.0) * v * tile[row : row + size, column : column + size])[..., None]
     np.clip(pixels, 0, 255, out=pixels)
-    return Image.fromarray(pixels.astype(np.uint8), "RGB"), intensity
+    return Image.fromarray(pixels.astype(np.uint8), "RGB")
 
 
 def affect_of(label: int | str, intensity: float, rng: random.Random) -> tuple[float, float]:

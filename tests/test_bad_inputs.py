@@ -20,7 +20,9 @@ import torch
 from PIL import EpsImagePlugin, Image
 
 from dataset_builder.__main__ import main as dataset_builder_main
-from dataset_builder.affectnet import OFFICIAL_COLUMNS, BadRowError, load_face, read_affectnet
+from dataset_builder.affectnet import OFFICIAL_COLUMNS, read_affectnet
+from dataset_builder.face_images import load_face
+from dataset_builder.records import BadRowError
 from emotifusion_hf import EmotiFusionForEmotionClassification, EmotiFusionImageProcessor, EmotionFusionPipeline
 from emotifusion_hf.cli import main as emotifusion_main
 from emotifusion_hf.image_processing_emotifusion import MAX_IMAGE_PIXELS, load_image

@@ -1,15 +1,13 @@
-"""AffectNet readers (three layouts), demo faces, the dataset builder and the `build` command line, all offline on
-fixture trees generated in tmp_path."""
+"""AffectNet readers (three layouts), the dataset builder and the `build` command line, all offline on fixture trees
+generated in tmp_path. Demo faces, face images, sources and the builder config have their own test files."""
 
 import csv
 import inspect
-import io
 import json
 import random
 from collections import Counter
 
 import datasets
-import numpy as np
 import pytest
 from PIL import Image
 
@@ -17,21 +15,17 @@ from dataset_builder import affectnet
 from dataset_builder.__main__ import main
 from dataset_builder.affectnet import (
     EXPRESSION_CODES,
-    BadRowError,
-    FaceRecord,
     StratifiedHoldout,
-    UnknownClassError,
     check_layout,
     detect_layout,
-    encode_face,
-    load_face,
     plan_splits,
     read_affectnet,
     resolve_class_name,
 )
 from dataset_builder.builder import EmotiFusionBuilder, build_dataset, pair_text_label
-from dataset_builder.demo_faces import PROTOTYPES, generate_demo_faces, render_face, sample_expression
 from dataset_builder.dialogues import template_bank
+from dataset_builder.face_images import load_face
+from dataset_builder.records import BadRowError, UnknownClassError
 from emotifusion_hf.labels import CONFUSIONS
 from emotifusion_hf.configuration_emotifusion import EMOTIONS
 
@@ -290,38 +284,12 @@ def test_official_affect_and_boxes(official_dir):
     assert box == (4, 2, 40, 32) and image.size == (40, 32)
 
 
-def test_face_box_is_clamped_to_the_image(official_dir):
-    path = str(official_dir / "Manually_Annotated_Images/extra/face.jpg")
-    record = FaceRecord(path, label=0, split="train", source_id="face", location="x.csv:2", face_box=(-10, 30, 50, 40))
-    image, box = load_face(record)
-    assert box == (0, 30, 40, 18) and image.size == (40, 18)
-    outside = FaceRecord(path, label=0, split="train", source_id="face", location="x.csv:3", face_box=(70, 0, 10, 10))
-    with pytest.raises(BadRowError, match="x.csv:3") as error:
-        load_face(outside)
-    assert error.value.reason == "box_outside_image"
-
-
 def test_strict_mode_names_the_file_and_line(official_dir):
     with pytest.raises(BadRowError) as error:
         list(read_affectnet(official_dir, strict=True))
     # The first bad row of training.csv is the 81st data row, line 82 (after the header).
     assert "Manually_Annotated_file_lists/training.csv:82" in str(error.value)
     assert error.value.reason == "expression_none"
-
-
-def test_encode_face_decodes_once_and_keeps_untouched_jpegs(folder_dir):
-    path = folder_dir / "train" / "Angry" / "img_0.jpg"
-    record = FaceRecord(image=str(path), label=0, split="train", source_id="a", location="a")
-    data, box = encode_face(record)
-    assert box is None and data == path.read_bytes()
-    in_memory = FaceRecord(path.read_bytes(), 0, "train", source_id="a", location="a", face_box=(0, 0, 20, 10))
-    cropped, box = encode_face(in_memory)
-    assert box == (0, 0, 20, 10) and Image.open(io.BytesIO(cropped)).size == (20, 10)
-    broken_path = str(folder_dir / "train" / "sadness" / "broken.jpg")
-    broken = FaceRecord(broken_path, label=6, split="train", source_id="b", location="train/sadness/broken.jpg")
-    with pytest.raises(BadRowError, match="train/sadness/broken.jpg") as error:
-        encode_face(broken)
-    assert error.value.reason == "unreadable_image"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -406,67 +374,6 @@ def test_yolo_unknown_class_name(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Demo faces
-# ---------------------------------------------------------------------------------------------------------------
-
-
-def test_demo_faces_are_deterministic_and_fast():
-    first = render_face("fear", 123, size=112)
-    assert first.size == (112, 112) and first.mode == "RGB"
-    assert first.tobytes() == render_face(EMOTIONS.index("fear"), random.Random(123), size=112).tobytes()
-    assert first.tobytes() != render_face("fear", 124, size=112).tobytes()
-    with pytest.raises(ValueError, match="'bored'"):
-        render_face("bored", 0)
-
-
-def test_demo_face_variation():
-    """`variation` narrows pose, lighting, clutter, blur and noise: at 0 the background is a smooth gradient without
-    sensor noise, so neighbouring pixels in a corner barely differ."""
-    def corner_roughness(variation):
-        corners = [np.asarray(render_face("happy", seed, size=64, variation=variation), dtype=np.float32)[:6, :6]
-                   for seed in range(16)]
-        return float(np.mean([np.abs(np.diff(corner, axis=1)).mean() for corner in corners]))
-
-    assert render_face("sad", 7, size=64, variation=1.0).tobytes() == render_face("sad", 7, size=64).tobytes()
-    assert render_face("sad", 7, size=64, variation=0.0).tobytes() != render_face("sad", 7, size=64).tobytes()
-    assert corner_roughness(0.0) < 1.0 < corner_roughness(1.0)
-    for bad in (-0.1, 1.5):
-        with pytest.raises(ValueError, match="variation"):
-            render_face("sad", 7, variation=bad)
-    with pytest.raises(ValueError, match="face_variation"):
-        EmotiFusionBuilder(config_name="demo", face_variation=2.0)
-
-
-def test_demo_face_records():
-    records = list(generate_demo_faces(2, seed=5, split="validation", size=64))
-    assert [record.label for record in records] == list(range(8)) * 2  # classes interleaved
-    assert all(isinstance(record.image, bytes) and record.source == "demo" for record in records)
-    assert Image.open(io.BytesIO(records[0].image)).size == (64, 64)
-    assert all(-1 <= record.valence <= 1 and -1 <= record.arousal <= 1 for record in records)
-    again = list(generate_demo_faces(2, seed=5, split="validation", size=64))
-    assert [record.image for record in records] == [record.image for record in again]
-
-
-def test_demo_expressions_overlap_but_stay_learnable():
-    # Nearest full-intensity prototype of each sampled expression (neutral only competes for neutral faces, since
-    # weak expressions drift toward it by design): neighbours overlap, yet most faces keep their class.
-    rng = random.Random(0)
-    hits, confusions = 0, Counter()
-    for index in range(1600):
-        label = EMOTIONS[index % 8]
-        params, _ = sample_expression(label, rng)
-        candidates = [emotion for emotion in EMOTIONS if emotion != "neutral" or label == "neutral"]
-        def distance(emotion):
-            return sum((params[name] - value) ** 2 for name, value in PROTOTYPES[emotion].items())
-
-        nearest = min(candidates, key=distance)
-        hits += nearest == label
-        confusions[(label, nearest)] += nearest != label
-    assert 0.6 < hits / 1600 < 0.97
-    assert confusions[("fear", "surprise")] > 0 and confusions[("disgust", "anger")] > 0
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # Pairing and the builder
 # ---------------------------------------------------------------------------------------------------------------
 
@@ -537,17 +444,6 @@ def test_build_dataset_output_dir(tmp_path):
     with pytest.raises(FileExistsError, match="precious"):
         build_dataset("demo", per_class=1, output_dir=str(tmp_path / "precious"), **settings)
     assert (tmp_path / "precious" / "notes.txt").read_text() == "keep me"
-
-
-def test_builder_config_errors(tmp_path):
-    with pytest.raises(ValueError, match="data_dir"):
-        EmotiFusionBuilder(config_name="affectnet", cache_dir=str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="nowhere"):
-        EmotiFusionBuilder(config_name="affectnet", cache_dir=str(tmp_path), data_dir=str(tmp_path / "nowhere"))
-    with pytest.raises(ValueError, match="agreement"):
-        EmotiFusionBuilder(config_name="demo", cache_dir=str(tmp_path), agreement=1.5)
-    with pytest.raises(ValueError, match="'voc'"):
-        EmotiFusionBuilder(config_name="affectnet", cache_dir=str(tmp_path), data_dir=str(tmp_path), layout="voc")
 
 
 def test_affectnet_builder_official(official_dir, tmp_path):
