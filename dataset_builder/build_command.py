@@ -18,7 +18,7 @@ import tempfile
 from .affectnet import LAYOUTS
 from .builder import build_dataset, check_output_dir
 from .builder_config import EmotiFusionBuilderConfig
-from .dialogues import BACKENDS
+from .dialogues import BACKENDS, add_corpus_arguments
 from .sources import DEMO_DEFAULTS, FACE_SOURCES, SOURCES
 
 
@@ -70,6 +70,7 @@ def _add_dialogue_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dialogue-backend", choices=BACKENDS, default=None, help="Dialogue generator (grammar).")
     parser.add_argument("--llm-model", default=None, help="With --dialogue-backend llm: model folder or Hub id.")
     parser.add_argument("--llm-max-new-tokens", type=int, default=None, help="With --dialogue-backend llm: budget.")
+    add_corpus_arguments(parser, prefix="corpus-")
 
 
 def config_kwargs_from_args(args: argparse.Namespace) -> dict:

@@ -46,7 +46,7 @@ from emotifusion_hf.labels import CONFUSIONS, EMOTIONS
 from emotifusion_hf.staging import staged_directory
 
 from .builder_config import EmotiFusionBuilderConfig
-from .dialogues import DialogueGenerator, DiversityMeter
+from .dialogues import DialogueGenerator, DiversityMeter, load_corpus
 from .face_images import decoding_pool
 from .records import BadRowError, FaceRecord
 from .sources import FACE_SOURCES, SOURCES, face_source
@@ -160,6 +160,11 @@ class EmotiFusionBuilder(datasets.GeneratorBasedBuilder):
         config, config_id = super()._create_builder_config(*args, **kwargs)
         # A named config takes keyword overrides by `setattr`, past the dataclass's checks: check the result.
         config.__post_init__()
+        # The corpus is read once and shared by the splits' dialogue generators; the cache folder follows its
+        # content, not only its path (datasets builds the cache path from `hash` right after this).
+        self.corpus = load_corpus(config.corpus_source()) if config.dialogue_backend == "corpus" else None
+        if self.corpus is not None:
+            self.hash = f"{self.hash}-{self.corpus.fingerprint[:16]}"
         return config, config_id
 
     @property
@@ -217,14 +222,20 @@ class EmotiFusionBuilder(datasets.GeneratorBasedBuilder):
     def _generate_rows(self, split: str):
         """The rows of `split`, one dict per face, in the columns of `features()`."""
         tally = _SplitTally()
-        dialogues = DialogueGenerator(split=split, seed=self.config.seed, **self.config.dialogue_generator_kwargs())
+        dialogues = DialogueGenerator(split=split, seed=self.config.seed, **self._dialogue_generator_kwargs())
         records = self.face_source.records(split, tally.skipped)
         faces = self.face_source.encoded_faces(records, pool=self._decoding_pool, processes=self._decoding_processes)
         try:
             for index, (record, face) in enumerate(self._usable_faces(faces, tally.skipped)):
                 yield self._paired_row(record, face, split, index, dialogues, tally)
         finally:
-            self._record_split(split, tally)
+            self._record_split(split, tally, dialogues)
+
+    def _dialogue_generator_kwargs(self) -> dict:
+        kwargs = self.config.dialogue_generator_kwargs()
+        if self.corpus is not None:
+            kwargs["corpus"] = self.corpus
+        return kwargs
 
     def _usable_faces(self, faces, skipped: Counter):
         """The faces that encoded; a bad row is raised (`strict`) or counted under its reason."""
@@ -277,9 +288,10 @@ class EmotiFusionBuilder(datasets.GeneratorBasedBuilder):
             "skipped_by_split": {},
             "text_agreement": {},
             "dialogues": {},
+            **({"corpus": self.corpus.report(), "dialogue_sources": {}} if self.corpus is not None else {}),
         }
 
-    def _record_split(self, split: str, tally: _SplitTally) -> None:
+    def _record_split(self, split: str, tally: _SplitTally, dialogues: DialogueGenerator) -> None:
         report = self._report if self._report is not None else self._empty_report()
         self._report = report
         total = sum(tally.kept.values())
@@ -291,6 +303,9 @@ class EmotiFusionBuilder(datasets.GeneratorBasedBuilder):
         report["skipped"] = dict(sorted(merged.items()))
         report["text_agreement"][split] = round(tally.agreeing / total, 4) if total else None
         report["dialogues"][split] = tally.meter.report()
+        if self.corpus is not None:
+            # How many of this split's dialogues quote the corpus, and which emotions fell back to the grammar.
+            report["dialogue_sources"][split] = dialogues.report()["dialogues"]
 
     @property
     def build_report(self) -> dict:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import datasets
 
 from .affectnet import check_layout
-from .dialogues import BACKENDS
+from .dialogues import BACKENDS, CorpusSource
 from .sources import DEMO_DEFAULTS, FACE_SOURCES, SOURCES
 
 
@@ -39,7 +39,10 @@ class EmotiFusionBuilderConfig(datasets.BuilderConfig):
         strict (`bool`, defaults to False): raise on the first bad row instead of skipping and counting it.
         max_face_size (`int`, *optional*): shrink AffectNet crops so their longer side is at most this.
         jpeg_quality (`int`, defaults to 95): quality of re-encoded crops.
-        dialogue_backend (`str`, defaults to `"grammar"`): `"grammar"` or `"llm"`.
+        dialogue_backend (`str`, defaults to `"grammar"`): `"grammar"`, `"corpus"` or `"llm"`.
+        corpus (`str`, *optional*): for the `"corpus"` backend, the labelled corpus (file, folder or Hub dataset id);
+            `corpus_text_column`, `corpus_label_column`, `corpus_label_map`, `corpus_licence`, `corpus_config` and
+            `corpus_max_turns` are the `dialogues.CorpusSource` fields of the same names.
         llm_model (`str`, *optional*): the model of the `"llm"` backend.
         llm_max_new_tokens (`int`, defaults to 96): generation budget per dialogue of the `"llm"` backend.
 
@@ -63,6 +66,13 @@ class EmotiFusionBuilderConfig(datasets.BuilderConfig):
     dialogue_backend: str = "grammar"
     llm_model: str | None = None
     llm_max_new_tokens: int = 96
+    corpus: str | None = None
+    corpus_text_column: str | None = None
+    corpus_label_column: str | None = None
+    corpus_label_map: str | dict | None = None
+    corpus_licence: str | None = None
+    corpus_config: str | None = None
+    corpus_max_turns: int = 3
 
     def __post_init__(self):
         super().__post_init__()
@@ -89,6 +99,24 @@ class EmotiFusionBuilderConfig(datasets.BuilderConfig):
             raise ValueError(f"Unknown dialogue_backend {self.dialogue_backend!r}: expected one of {BACKENDS}.")
         if self.dialogue_backend == "llm" and not self.llm_model:
             raise ValueError("dialogue_backend='llm' needs llm_model (a local model folder or a Hub id).")
+        if self.dialogue_backend == "corpus":
+            self.corpus_source()  # a bad label map or turn count fails here, before any face is read
+        elif self.corpus is not None:
+            raise ValueError(f"corpus is only read by dialogue_backend='corpus', not {self.dialogue_backend!r}.")
+
+    def corpus_source(self) -> CorpusSource:
+        """The `CorpusSource` of the `"corpus"` dialogue backend."""
+        if not self.corpus:
+            raise ValueError("dialogue_backend='corpus' needs corpus (a labelled file, folder or Hub dataset id).")
+        return CorpusSource(
+            self.corpus,
+            text_column=self.corpus_text_column,
+            label_column=self.corpus_label_column,
+            label_map=self.corpus_label_map,
+            licence=self.corpus_licence,
+            config_name=self.corpus_config,
+            max_turns=self.corpus_max_turns,
+        )
 
     def _check_slices(self) -> None:
         for name in ("validation_fraction", "test_fraction"):

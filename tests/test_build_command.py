@@ -35,3 +35,62 @@ def test_unknown_source_and_layout_are_refused_by_the_parser(capsys):
     with pytest.raises(SystemExit):
         parse("--source", "affectnet", "--layout", "voc")
     assert "'voc'" in capsys.readouterr().err
+
+
+def _write_corpus(path):
+    # Our own sentences: a few per emotion, contempt left out as most corpora do.
+    lines = {
+        "first": {
+            "joy": ["We finally got the keys to the new flat!", "Best birthday I've had in years."],
+            "anger": ["They cancelled on me again, unbelievable.", "Stop taking my stuff without asking."],
+            "sadness": ["I still miss the old dog every morning.", "Nobody came to the leaving party."],
+            "fear": ["What if the test comes back positive?", "I heard footsteps behind me all the way home."],
+            "disgust": ["There was mould all over the bread.", "He spat on the floor right in front of us."],
+            "surprise": ["Wait, you two are engaged?", "I had no idea she could sing like that."],
+            "neutral": ["The bus leaves at ten past eight.", "I'll pick up milk on the way back."],
+        },
+        "second": {
+            "joy": ["Our team won the final!"], "anger": ["You broke it and lied about it."],
+            "sadness": ["The shop I grew up near closed down."], "fear": ["The brakes made a strange noise."],
+            "disgust": ["The sink was full of old food."], "surprise": ["She quit? Since when?"],
+            "neutral": ["The meeting moved to Thursday."],
+        },
+    }
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("text,emotion\n")  # one split: the backend carves it by a hash of each text
+        for by_label in lines.values():
+            for label, texts in by_label.items():
+                for text in texts:
+                    handle.write(f'"{text}",{label}\n')
+    return {text for split in lines.values() for texts in split.values() for text in texts}
+
+
+def test_corpus_backed_build_quotes_the_corpus_and_reports_it(tmp_path):
+    import json
+
+    from datasets import load_from_disk
+
+    from dataset_builder.__main__ import main
+
+    corpus = tmp_path / "talk.csv"
+    _write_corpus(corpus)
+    output = tmp_path / "built"
+    code = main(["build", "--source", "demo", "--per-class", "2", "--eval-per-class", "1", "--image-size", "32",
+                 "--output", str(output), "--dialogue-backend", "corpus", "--corpus", str(corpus),
+                 "--corpus-label-column", "emotion", "--corpus-licence", "CC0-1.0", "--agreement", "1"])
+    assert code == 0
+    report = json.loads((output / "build_report.json").read_text())
+    assert report["corpus"]["licence"] == "CC0-1.0"
+    assert "contempt" in report["corpus"]["uncovered"]
+    train_sources = report["dialogue_sources"]["train"]
+    assert train_sources["from_corpus"] == 14 and train_sources["fallback_to_grammar"] == 2
+    dataset = load_from_disk(str(output))
+    quoted = [row for row in dataset["train"] if row["template_ids"][0].startswith("corpus.")]
+    assert len(quoted) == 14
+
+
+def test_corpus_backend_without_a_corpus_is_refused():
+    with pytest.raises(ValueError, match="needs corpus"):
+        EmotiFusionBuilderConfig(name="demo", source="demo", dialogue_backend="corpus")
+    with pytest.raises(ValueError, match="only read by dialogue_backend='corpus'"):
+        EmotiFusionBuilderConfig(name="demo", source="demo", corpus="talk.csv")
