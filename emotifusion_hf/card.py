@@ -13,6 +13,7 @@ from .eval_report import (
     HEADS,
     NUM_SAMPLES,
     SPLIT,
+    TEXT_LABEL_HEAD,
     TRAINING_SUMMARY_NAME,
 )
 from .labels import EMOTIONS
@@ -52,7 +53,8 @@ def evaluation_sections(report: dict) -> list[dict]:
     """Markdown tables for the card from an `eval_report.json`: modality ablation, per class, text agreement,
     text missing, calibration. Sections whose figures the report lacks are left out, never filled in."""
     sections = []
-    modalities = [(key, name, report[key]) for key, name in HEADS.items() if isinstance(report.get(key), dict)]
+    heads = dict(HEADS, **{TEXT_LABEL_HEAD: "text only, against the dialogue's own emotion"})
+    modalities = [(key, name, report[key]) for key, name in heads.items() if isinstance(report.get(key), dict)]
     if modalities:
         columns = _columns_present(
             [entry for _, _, entry in modalities],
@@ -61,7 +63,10 @@ def evaluation_sections(report: dict) -> list[dict]:
         rows = [[name] + [entry[key] for key, _ in columns] for _, name, entry in modalities]
         sections.append({
             "title": "Modality ablation",
-            "intro": "The same test samples through the fused head and through each single-modality head.",
+            "intro": "The same test samples through the fused head and through each single-modality head, each scored "
+            "against the face label (what the model is trained to predict)"
+            + (", except the last row: the text-only head against the emotion its dialogue expresses (`text_label`), "
+               "the target it learns, since a dialogue may not match its face." if TEXT_LABEL_HEAD in report else "."),
             "table": markdown_table(["input"] + [header for _, header in columns], rows),
         })
     per_class = (report.get("fused") or {}).get("per_class")
@@ -140,6 +145,22 @@ def model_index_results(report: dict, dataset_name: str, dataset_type: str):
     return results
 
 
+def _corpus_sentence(corpus) -> str:
+    """What the card says of a corpus-grounded dialogue backend (`training_summary["dialogue_corpus"]`)."""
+    if not isinstance(corpus, dict) or not corpus.get("name"):
+        return ""
+    share = corpus.get("corpus_share")
+    sentence = f" The dialogues quote real utterances from the corpus `{corpus['name']}`"
+    if isinstance(corpus.get("rows_used"), int):
+        sentence += f" ({corpus['rows_used']} utterances used"
+        sentence += f"; licence: {corpus['licence']})" if corpus.get("licence") else ")"
+    elif corpus.get("licence"):
+        sentence += f" (licence: {corpus['licence']})"
+    if isinstance(share, (int, float)):
+        sentence += f" in {share:.0%} of the training dialogues; the rest come from the grammar generator"
+    return sentence + "."
+
+
 def render_model_card(
     config,
     eval_report: dict | None = None,
@@ -199,7 +220,7 @@ def render_model_card(
         "with synthetic dialogues whose own emotion matches the face label with a set probability."
         if dataset.lower() == "demo" else
         "No training run is recorded in this checkpoint: it holds the weights it was saved with."
-    )
+    ) + _corpus_sentence(training_summary.get("dialogue_corpus"))
     eval_samples = None
     if evaluated:
         eval_samples = eval_report.get(NUM_SAMPLES)
