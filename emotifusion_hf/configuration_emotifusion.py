@@ -40,6 +40,11 @@ class EmotiFusionConfig(PretrainedConfig):
             Heads of the cross-modal attention; must divide `embed_dim`.
         fusion_dropout (`float`, *optional*, defaults to 0.1):
             Dropout inside the cross-modal attention blocks.
+        evidence_fusion (`bool`, *optional*, defaults to `True`):
+            Add to the fused logits the image-only and text-only heads' log-probabilities, each times a weight
+            (`evidence_weights`, zero until fitted). The weights are fitted on held-out data after training, with
+            a rescaling of the fused classifier (`fit_evidence_weights`), so the fused head can fall back to its
+            better input where the fusion block learned less than a single stream.
         classifier_dropout (`float`, *optional*, defaults to 0.4):
             Dropout before each classification head.
         modality_dropout (`float`, *optional*, defaults to 0.0):
@@ -88,6 +93,7 @@ class EmotiFusionConfig(PretrainedConfig):
     fusion: str = "attention"
     fusion_num_heads: int = 8
     fusion_dropout: float | int = 0.1
+    evidence_fusion: bool = True
     classifier_dropout: float | int = 0.4
     modality_dropout: float | int = 0.0
     modality_loss_weight: float | int = 0.5

@@ -4,6 +4,7 @@ Reads top to bottom: outputs, attention blocks, the visual stream, the text stre
 pretrained base, the models, and finally the pretrained-backbone constructor.
 """
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -312,6 +313,8 @@ class EmotiFusionPreTrainedModel(PreTrainedModel):
     input_modalities = ("image", "text")
     supports_gradient_checkpointing = True
     _no_split_modules = ["BertLayer", "EmotiFusionVisionEncoder", "EmotiFusionCrossAttentionBlock"]
+    # Checkpoints saved before the evidence weights existed load them at zero, which predicts exactly as before.
+    _keys_to_ignore_on_load_missing = [r"^evidence_weights$"]
     _supports_sdpa = True
 
     @classmethod
@@ -381,6 +384,8 @@ class EmotiFusionPreTrainedModel(PreTrainedModel):
     @torch.no_grad()
     def _init_weights(self, module):
         std = self.config.initializer_range
+        if isinstance(module, EmotiFusionForEmotionClassification) and module.evidence_weights is not None:
+            init.zeros_(module.evidence_weights)
         if isinstance(module, nn.Conv2d):
             # The attention convolutions feed ReLUs and sigmoids: He init, as timm uses for its trunks.
             init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
@@ -528,6 +533,10 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
         self.classifier = nn.Linear(config.embed_dim, config.num_labels)
         self.image_classifier = nn.Linear(config.embed_dim, config.num_labels)
         self.text_classifier = nn.Linear(config.embed_dim, config.num_labels)
+        # How much of the image-only and the text-only heads' own verdicts (log-probabilities) the fused logits add.
+        # Fitted on held-out data after training (`fit_evidence_weights`), never by the optimizer: on the training
+        # set a head that has memorised its inputs looks more reliable than it is. Zero until fitted.
+        self.register_buffer("evidence_weights", torch.zeros(2) if config.evidence_fusion else None)
         class_weights = torch.tensor(config.class_weights) if config.class_weights is not None else None
         # Not persistent: the weights live in the config, which is the one source of truth.
         self.register_buffer("class_weights", class_weights, persistent=False)
@@ -578,6 +587,9 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
         text_logits = (
             self.text_classifier(self.dropout(_standardize(outputs.text_embeds))) if input_ids is not None else None
         )
+        if self.evidence_weights is not None:
+            logits = logits + self._evidence(image_logits, outputs.image_present, self.evidence_weights[0])
+            logits = logits + self._evidence(text_logits, outputs.text_present, self.evidence_weights[1])
 
         loss = None
         if labels is not None:
@@ -594,6 +606,70 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
             image_embeds=outputs.image_embeds,
             text_embeds=outputs.text_embeds,
         )
+
+    @staticmethod
+    def _evidence(head_logits, present, weight):
+        """A modality head's weighted log-probabilities; zero where that modality is absent. Detached: each evidence
+        head keeps learning its own target only."""
+        if head_logits is None:
+            return 0.0
+        log_probabilities = F.log_softmax(head_logits.detach().float(), dim=-1).to(head_logits.dtype)
+        evidence = weight.to(head_logits.dtype) * log_probabilities
+        return torch.where(present[:, None], evidence, torch.zeros_like(evidence))
+
+    @torch.no_grad()
+    def fit_evidence_weights(self, fused_logits, image_logits, text_logits, labels, image_present=None,
+                             text_present=None) -> dict:
+        """Fit how the fused head weighs its own logits against each modality head's verdict, on held-out data.
+
+        Finds the scale of the fusion classifier and the two `evidence_weights` that minimise the cross-entropy of
+        `scale * fused_logits + w_image * log_softmax(image_logits) + w_text * log_softmax(text_logits)` against
+        `labels` (three numbers, so a few hundred samples fit them without overfitting), then folds the scale into
+        the classifier. `fused_logits` must come from this model with its evidence weights at zero (`fused_logits`
+        are `(n, num_labels)` tensors; a missing modality's rows are masked by the `*_present` flags).
+        Returns the fitted `{"fused_scale", "image_weight", "text_weight", "nll_before", "nll_after"}`.
+        """
+        if self.evidence_weights is None:
+            raise ValueError("This model was configured with `evidence_fusion=False`: it has no evidence weights.")
+        if self.evidence_weights.any():
+            raise ValueError("The evidence weights are already fitted; fit on logits of a model whose weights are 0.")
+        labels = torch.as_tensor(labels).long()
+        fused = torch.as_tensor(fused_logits).float()
+        masked = []
+        for head, present in ((image_logits, image_present), (text_logits, text_present)):
+            head = torch.as_tensor(head).float()
+            present = torch.ones(len(head), dtype=torch.bool) if present is None else torch.as_tensor(present).bool()
+            masked.append(torch.where(present[:, None], F.log_softmax(head, dim=-1), torch.zeros_like(head)))
+        # The scale goes through a softplus: a fused head that learned nothing useful is weighed towards 0, never
+        # turned upside down.
+        def combine(values):
+            return F.softplus(values[0]) * fused + values[1] * masked[0] + values[2] * masked[1]
+
+        unit_scale = math.log(math.e - 1.0)  # softplus(unit_scale) == 1
+        untouched = torch.tensor([unit_scale, 0.0, 0.0])
+        parameters = untouched.clone()
+        with torch.enable_grad():
+            parameters.requires_grad_(True)
+            optimizer = torch.optim.LBFGS([parameters], max_iter=200, line_search_fn="strong_wolfe")
+
+            def closure():
+                optimizer.zero_grad()
+                value = F.cross_entropy(combine(parameters), labels)
+                value.backward()
+                return value
+
+            optimizer.step(closure)
+        parameters = parameters.detach()
+        if not torch.isfinite(parameters).all():
+            parameters = untouched  # keep the fused head as trained
+        scale = F.softplus(parameters[0])
+        nll_before = float(F.cross_entropy(combine(untouched), labels))
+        nll_after = float(F.cross_entropy(combine(parameters), labels))
+        self.classifier.weight.mul_(scale)
+        self.classifier.bias.mul_(scale)
+        self.evidence_weights.copy_(parameters[1:].to(self.evidence_weights))
+        return {"fused_scale": float(scale), "image_weight": float(parameters[1]),
+                "text_weight": float(parameters[2]), "nll_before": nll_before, "nll_after": nll_after}
 
     def compute_loss(
         self, logits, image_logits, text_logits, labels, image_present, text_present, text_labels=None
