@@ -71,7 +71,8 @@ def test_every_template_slot_has_a_filler():
     import re
 
     cues = {
-        "event", "feel", "body", "appraisal", "appraisal_lc", "action", "interj", "judge", "time", "tail", "focal", "other",
+        "event", "feel", "body", "appraisal", "appraisal_lc", "action", "interj", "judge", "time", "tail", "focal",
+        "other",
     }
     prompt_fields = {"emotion", "n", "register"}
     known = set(lexicon.SLOTS) | set(lexicon.SITUATION_SLOTS) | cues
@@ -115,7 +116,9 @@ def test_remarks_are_everyday_lines_with_split_assigned_ids():
         # Short lines: a remark is something said in one breath, not a story.
         assert sum(len(text.split()) for text in texts) / len(texts) < 10, emotion
     # Disgust is said outright in real talk (gross, nasty, ew); a line without such a word reads as mere anger.
-    markers = ("gross", "disgust", "ew", "nasty", "vile", "yuck", "revolt", "repuls", "sick", "gag", "throw up", "{judge}")
+    markers = (
+        "gross", "disgust", "ew", "nasty", "vile", "yuck", "revolt", "repuls", "sick", "gag", "throw up", "{judge}",
+    )
     for template in remarks:
         if template.emotions == ("disgust",):
             assert any(marker in template.text.lower() for marker in markers), template.text
