@@ -10,6 +10,14 @@ from .templates import Template, TemplateBank
 
 
 INTENSITIES = ("low", "mid", "high")
+# Real exchanges are mostly short: two or three turns, rarely six.
+TURN_COUNT_WEIGHTS = (0.45, 0.27, 0.14, 0.08, 0.06)
+# Share of focal turns that are everyday remarks rather than a situation told in a sentence frame.
+REMARK_SHARE = 0.9
+INTERJECTION_SHARE = 0.2
+# Share of dialogues the focal speaker opens, and of replies that react to an emotional turn in kind.
+FOCAL_FIRST_SHARE = 0.5
+REACTION_SHARE = 0.75
 _SLOT = re.compile(r"\{(\w+)\}")
 
 
@@ -122,19 +130,35 @@ class GrammarComposer:
             "appraisal_lc": lambda: _lower_first(self.fill(self.pick("appraisal", self.cue_emotion(blendable)).text)),
             "action": lambda: self.phrase(lexicon.ACTIONS, self.cue_emotion(blendable)),
             "interj": lambda: self.rng.choice(lexicon.INTERJECTIONS[self.cue_emotion(blendable)]),
+            "judge": lambda: self.rng.choice(lexicon.JUDGEMENTS[self.emotion]),
             "time": lambda: self.rng.choice(lexicon.SLOTS["time"]),
             "tail": lambda: self.rng.choice(lexicon.TAILS),
         }
 
     # -- turns -----------------------------------------------------------------------------------------------------
 
+    def remark(self) -> str:
+        text = self.fill(self.pick("remark", self.emotion).text, self.cues(blendable=False))
+        # People lead with an interjection ("Ugh.", "Ew.", "Wait, what?"); the shared words also carry an unseen
+        # held-out line.
+        if self.rng.random() < INTERJECTION_SHARE and not text.startswith(("Ugh", "Ew", "Wow", "Whoa", "Oh")):
+            text = f"{self.rng.choice(lexicon.INTERJECTIONS[self.cue_emotion(blendable=True)])} {text}"
+        return text
+
     def main_turn(self) -> str:
+        if self.rng.random() < REMARK_SHARE:
+            text = self.remark()
+            if self.rng.random() < 0.3:
+                text = f"{text} {self.remark()}"
+            return text
         frame = self.pick("frame", self.emotion)
         return self.fill(frame.text, self.cues(blendable=False))
 
     def later_turn(self, allow_filler: bool) -> tuple[str, bool]:
-        if allow_filler and self.rng.random() < 0.22:
+        if allow_filler and self.rng.random() < 0.1:
             return self.fill(self.pick("filler", self.emotion).text), False
+        if self.rng.random() < REMARK_SHARE:
+            return self.remark(), True
         options = self.bank.choices("continuation", self.split, self.emotion)
         if self.event_used:
             options = [option for option in options if "{event}" not in option.text] or options
@@ -147,10 +171,10 @@ class GrammarComposer:
             template = self.pick("opener", register=self.register)
         elif last and n_turns >= 4 and self.rng.random() < 0.35:
             template = self.pick("closer")
-        elif previous_emotional and self.rng.random() < 0.5:
+        elif previous_emotional and self.rng.random() < REACTION_SHARE:
             reaction = self.fill(self.pick("reaction", self.emotion).text)
             # Listeners often react and ask in one breath.
-            if self.rng.random() < 0.3:
+            if self.rng.random() < 0.15:
                 return f"{reaction} {self.fill(self.pick('follow_up').text)}"
             return reaction
         else:
@@ -167,8 +191,8 @@ class GrammarComposer:
 
     def compose(self) -> tuple[list[str], list[str], int | None]:
         rng = self.rng
-        n_turns = rng.choices((2, 3, 4, 5, 6), weights=(0.2, 0.25, 0.25, 0.17, 0.13))[0]
-        focal_first = rng.random() < 0.5
+        n_turns = rng.choices((2, 3, 4, 5, 6), weights=TURN_COUNT_WEIGHTS)[0]
+        focal_first = rng.random() < FOCAL_FIRST_SHARE
         speakers = [self.focal if (index % 2 == 0) == focal_first else self.other for index in range(n_turns)]
         turns: list[str] = []
         focal_turns = 0

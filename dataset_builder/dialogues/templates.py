@@ -22,8 +22,8 @@ class Template:
 
     Attributes:
         id (`str`): `kind.group[.register].digest`, stable while the text does not change.
-        kind (`str`): `frame`, `continuation`, `filler`, `event`, `situation`, `appraisal`, `opener`, `follow_up`,
-            `reaction`, `closer` or `prompt`.
+        kind (`str`): `frame`, `continuation`, `filler`, `event`, `situation`, `appraisal`, `remark`, `opener`,
+            `follow_up`, `reaction`, `closer` or `prompt`.
         text (`str`): the template, with `{slot}` placeholders.
         emotions (`tuple[str, ...]`): the emotions it may be used for (empty: any).
         register (`str`, *optional*): the register it belongs to, if any.
@@ -82,7 +82,12 @@ class TemplateBank:
             for register, texts in by_register.items():
                 for text in texts:
                     add("event", emotion, text, (emotion,), register)
-        for kind, table in (("appraisal", lexicon.APPRAISALS), ("reaction", lexicon.REACTIONS)):
+        per_emotion_tables = (
+            ("appraisal", lexicon.APPRAISALS),
+            ("reaction", lexicon.REACTIONS),
+            ("remark", lexicon.REMARKS),
+        )
+        for kind, table in per_emotion_tables:
             for emotion, texts in table.items():
                 for text in texts:
                     add(kind, emotion, text, (emotion,))
