@@ -14,7 +14,7 @@ from datasets import ClassLabel, Dataset, DatasetDict, Features, Image as ImageF
 from PIL import Image
 
 from emotifusion_hf import EMOTIONS, EmotiFusionImageProcessor, EmotiFusionProcessor
-from emotifusion_hf.eval_report import EVAL_REPORT_NAME
+from emotifusion_hf.eval_report import EVAL_REPORT_NAME, TEXT_LABEL_HEAD
 from training import train as train_module
 from training.augment import (
     FaceDialogueCollator,
@@ -22,7 +22,7 @@ from training.augment import (
     build_eval_augmentation,
     build_train_augmentation,
 )
-from training.evaluate import evaluate_checkpoint, repair_dialogues
+from training.evaluate import evaluate_checkpoint, format_summary, repair_dialogues
 
 from conftest import tiny_text_config
 
@@ -257,6 +257,17 @@ def test_evaluation_report(trained_dir, dataset_dir, tmp_path):
     for name in report["plots"].values():
         assert os.path.getsize(tmp_path / name) > 1000
 
+    # The text-only head against the label it learns (the dialogue's own emotion), beside the face-label entry.
+    from datasets import load_from_disk
+
+    own = report[TEXT_LABEL_HEAD]
+    assert {"accuracy", "macro_f1", "ece", "per_class", "confusion_matrix"} <= set(own)
+    test_split = load_from_disk(dataset_dir)["test"]
+    supports = [own["per_class"][name]["support"] for name in EMOTIONS]
+    assert supports == [test_split["text_label"].count(label) for label in range(len(EMOTIONS))]
+    assert [report["text_only"]["per_class"][name]["support"] for name in EMOTIONS] == [2] * 8  # face labels
+    summary = format_summary(report)
+    assert "text only" in summary and "text only vs own label" in summary
 
 
 def test_evaluate_command(trained_dir, dataset_dir, tmp_path, capsys):
