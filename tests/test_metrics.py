@@ -65,6 +65,46 @@ def test_report_matches_scikit_learn_on_random_data():
     assert report["confusion_matrix"] == metrics.confusion_matrix(labels, predictions, labels=range(8)).tolist()
 
 
+def _reference_report(labels, predictions, num_classes=8) -> dict:
+    """The numpy implementation scikit-learn replaced: the figures must not change."""
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
+    matrix = np.bincount(labels * num_classes + predictions, minlength=num_classes ** 2).reshape(num_classes, -1)
+    true_positives = np.diag(matrix).astype(float)
+    support, predicted = matrix.sum(axis=1).astype(float), matrix.sum(axis=0).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, true_positives / predicted, 0.0)
+        recall = np.where(support > 0, true_positives / support, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    seen = (support > 0) | (predicted > 0)
+    return {
+        "accuracy": true_positives.sum() / support.sum(), "macro_f1": f1[seen].mean(),
+        "weighted_f1": (f1 * support).sum() / support.sum(), "precision": precision, "recall": recall, "f1": f1,
+        "support": support, "confusion_matrix": matrix.tolist(),
+    }
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_report_figures_are_those_of_the_numpy_implementation(seed):
+    rng = np.random.default_rng(seed)
+    size, present = int(rng.integers(5, 200)), int(rng.integers(2, 9))  # some classes absent from the labels
+    labels = rng.integers(0, present, size)
+    predictions = np.where(rng.random(size) < 0.5, labels, rng.integers(0, 8, size))
+    report, expected = classification_report(labels, predictions), _reference_report(labels, predictions)
+    for key in ("accuracy", "macro_f1", "weighted_f1"):
+        assert report[key] == pytest.approx(expected[key], abs=1e-12)
+    assert report["confusion_matrix"] == expected["confusion_matrix"]
+    for index, name in enumerate(EMOTIONS):
+        figures = report["per_class"][name]
+        assert [figures[key] for key in ("precision", "recall", "f1", "support")] == pytest.approx(
+            [expected[key][index] for key in ("precision", "recall", "f1", "support")], abs=1e-12)
+
+
+def test_an_empty_set_reports_zeros():
+    report = classification_report([], [])
+    assert (report["accuracy"], report["macro_f1"], report["num_samples"]) == (0.0, 0.0, 0)
+    assert np.asarray(report["confusion_matrix"]).sum() == 0
+
+
 def _probabilities(confidences, predicted):
     """Rows whose top-1 probability is `confidence` on `predicted`, the rest spread evenly."""
     rows = []
@@ -136,7 +176,9 @@ def test_fit_temperature_rejects_bad_input():
 def test_head_report_and_compute_metrics(overconfident_logits):
     logits, labels = overconfident_logits
     report = head_report(logits, labels, temperature=2.0)
-    assert {"accuracy", "macro_f1", "weighted_f1", "per_class", "confusion_matrix", "ece", "ece_uncalibrated", "nll"} <= set(report)
+    expected_keys = {"accuracy", "macro_f1", "weighted_f1", "per_class", "confusion_matrix", "ece", "ece_uncalibrated",
+                     "nll"}
+    assert expected_keys <= set(report)
 
     class Prediction:
         predictions = (logits, logits[:, ::-1], logits)
@@ -153,7 +195,8 @@ def test_plots_are_written(tmp_path, overconfident_logits):
     logits, labels = overconfident_logits
     matrix = classification_report(labels, logits.argmax(1))["confusion_matrix"]
     confusion_path = plot_confusion_matrix(matrix, tmp_path / "confusion.png")
-    reliability_path = plot_reliability_diagram(reliability_bins(softmax(logits), labels), tmp_path / "reliability.png", ece=0.1)
+    bins = reliability_bins(softmax(logits), labels)
+    reliability_path = plot_reliability_diagram(bins, tmp_path / "reliability.png", ece=0.1)
     for path in (confusion_path, reliability_path):
         with open(path, "rb") as handle:
             assert handle.read(8) == b"\x89PNG\r\n\x1a\n"

@@ -4,7 +4,7 @@ import json
 import os
 import subprocess
 import sys
-from types import SimpleNamespace
+import re
 
 import numpy as np
 import pytest
@@ -13,12 +13,18 @@ import yaml
 from datasets import ClassLabel, Dataset, DatasetDict, Features, Image as ImageFeature, List, Value
 from PIL import Image
 
-from emotifusion_hf import EMOTIONS, EmotiFusionForEmotionClassification, EmotiFusionImageProcessor, EmotiFusionProcessor
+from emotifusion_hf import EMOTIONS, EmotiFusionImageProcessor, EmotiFusionProcessor
+from emotifusion_hf.eval_report import EVAL_REPORT_NAME, TEXT_LABEL_HEAD
 from training import train as train_module
-from training.augment import FaceDialogueCollator, FaceDialogueTransform, build_eval_augmentation, build_train_augmentation
-from training.evaluate import EVAL_REPORT_NAME, evaluate_checkpoint, repair_dialogues
+from training.augment import (
+    FaceDialogueCollator,
+    FaceDialogueTransform,
+    build_eval_augmentation,
+    build_train_augmentation,
+)
+from training.evaluate import evaluate_checkpoint, format_summary, repair_dialogues
 
-from conftest import make_tiny_config, tiny_text_config
+from conftest import tiny_text_config
 
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -109,47 +115,13 @@ def trained_dir(tmp_path_factory, dataset_dir, minilm_dir):
     return output_dir, metrics
 
 
-# ---------------------------------------------------------------------------------------------- argument parsing
-
-
-def test_yaml_defaults_and_flag_overrides(tmp_path, dataset_dir, minilm_dir):
-    config = _write_config(tmp_path / "c.yaml", dataset_dir, minilm_dir, learning_rate="3e-4")
-    model_args, data_args, training_args = train_module.parse_arguments(
-        [config, "--output_dir", str(tmp_path / "out"), "--max_steps", "7", "--fusion", "concat"]
-    )
-    assert training_args.max_steps == 7 and training_args.learning_rate == pytest.approx(3e-4)
-    assert model_args.fusion == "concat" and model_args.image_size == 32
-    assert model_args.text_config["hidden_size"] == 32  # a YAML mapping stays a mapping
-    assert data_args.dataset_dir == dataset_dir
-
-
-def test_unknown_yaml_key_is_named(tmp_path, dataset_dir, minilm_dir):
-    config = _write_config(tmp_path / "c.yaml", dataset_dir, minilm_dir, learning_rat=0.1)
-    with pytest.raises(ValueError, match="learning_rat"):
-        train_module.parse_arguments([config, "--output_dir", str(tmp_path)])
+# ---------------------------------------------------------------------------------------------- data
 
 
 def test_missing_dataset_is_named(tmp_path, minilm_dir):
     config = _write_config(tmp_path / "c.yaml", str(tmp_path / "nowhere"), minilm_dir)
     with pytest.raises(FileNotFoundError, match="nowhere"):
         train_module.main([config, "--output_dir", str(tmp_path / "out")])
-
-
-# ---------------------------------------------------------------------------------------------- helpers
-
-
-def test_class_weights_from_counts():
-    counts = [10, 30, 0, 20, 20, 20, 20, 20]
-    weights = np.asarray(train_module.class_weights_from_counts(counts, "inverse"))
-    assert weights[0] == pytest.approx(140 / (7 * 10)) and weights[1] == pytest.approx(140 / (7 * 30))
-    assert weights[2] == 1.0  # absent class
-    present = np.asarray(counts) > 0
-    assert (weights[present] * np.asarray(counts)[present]).sum() / 140 == pytest.approx(1.0)
-    soft = np.asarray(train_module.class_weights_from_counts(counts, "sqrt_inverse"))
-    assert 1 < soft[0] < weights[0] and (soft[present] * np.asarray(counts)[present]).sum() / 140 == pytest.approx(1.0)
-    assert train_module.class_weights_from_counts(counts, "none") is None
-    with pytest.raises(ValueError, match="class_weighting"):
-        train_module.class_weights_from_counts(counts, "balanced")
 
 
 def test_transforms_and_collator(tokenizer, dataset_dir):
@@ -161,7 +133,8 @@ def test_transforms_and_collator(tokenizer, dataset_dir):
     eval_rows = split.with_transform(FaceDialogueTransform(image_processor, build_eval_augmentation(image_processor)))
     train_rows = split.with_transform(FaceDialogueTransform(image_processor, build_train_augmentation(image_processor)))
     # Evaluation sees exactly what inference sees.
-    expected = image_processor(split[0]["image"], face_boxes=split[0]["face_box"], return_tensors="np")["pixel_values"][0]
+    expected = image_processor(split[0]["image"], face_boxes=split[0]["face_box"], return_tensors="np")
+    expected = expected["pixel_values"][0]
     np.testing.assert_allclose(eval_rows[0]["pixel_values"], expected, atol=1e-5)
     assert np.asarray(train_rows[1]["pixel_values"]).shape == (3, 32, 32)
 
@@ -214,30 +187,6 @@ def test_seeded_augmentation_depends_on_seed_epoch_and_row_only(dataset_dir):
     assert all(np.array_equal(a, b) for a, b in zip(rows(epoch=1), second))
 
 
-def test_freeze_callback_and_optimizer_groups(tmp_path):
-    model = EmotiFusionForEmotionClassification(make_tiny_config(image_size=32))
-    callback = train_module.FreezeBackbonesCallback(2)
-    state = SimpleNamespace(global_step=0)
-    callback.on_train_begin(None, state, None, model=model)
-    assert not any(parameter.requires_grad for parameter in model.backbone_parameters())
-    assert model.classifier.weight.requires_grad
-    state.global_step = 2
-    callback.on_step_begin(None, state, None, model=model)
-    assert all(parameter.requires_grad for parameter in model.backbone_parameters())
-
-    from transformers import TrainingArguments
-
-    args = TrainingArguments(output_dir=str(tmp_path), learning_rate=1e-3, weight_decay=0.01, use_cpu=True, report_to="none")
-    trainer = train_module.EmotiFusionTrainer(model=model, args=args, backbone_learning_rate=2e-5,
-                                              vision_backbone_learning_rate=1e-4)
-    optimizer = trainer.create_optimizer()
-    rates = {id(parameter): group["lr"] for group in optimizer.param_groups for parameter in group["params"]}
-    assert rates[id(model.emotifusion.text_model.bert.embeddings.word_embeddings.weight)] == 2e-5
-    assert rates[id(next(model.emotifusion.vision_model.trunks.parameters()))] == 1e-4
-    assert rates[id(model.classifier.weight)] == 1e-3
-    assert len(rates) == sum(1 for _ in model.parameters())  # frozen or not, everything is in the optimizer
-
-
 def test_repair_dialogues_hits_the_requested_agreement():
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 8, 400)
@@ -248,6 +197,20 @@ def test_repair_dialogues_hits_the_requested_agreement():
         assert achieved == pytest.approx(level, abs=0.08)
     with pytest.raises(ValueError, match="Agreement"):
         repair_dialogues(labels, text_labels, 1.5)
+
+
+def test_training_names_no_internal_module_paths():
+    """Optimizer groups, freezing and the text cache go through the model's own methods (`parameter_groups`,
+    `lock_backbones`, `lock_text_layers`, `get_text_encoder`), never through its module paths."""
+    training_dir = os.path.join(REPO_ROOT, "training")
+    internal = re.compile(r"text_model|vision_model|\.trunks\b|\.bert\b|\bemotifusion\.")
+    offenders = []
+    for name in sorted(os.listdir(training_dir)):
+        if name.endswith(".py"):
+            with open(os.path.join(training_dir, name), encoding="utf-8") as handle:
+                code = "".join(line for line in handle if not line.lstrip().startswith("#"))
+            offenders += [f"{name}: {match}" for match in internal.findall(code)]
+    assert not offenders
 
 
 # ---------------------------------------------------------------------------------------------- end to end
@@ -293,6 +256,18 @@ def test_evaluation_report(trained_dir, dataset_dir, tmp_path):
     assert {"temperature", "ece_before", "ece_after"} <= set(report["calibration"])
     for name in report["plots"].values():
         assert os.path.getsize(tmp_path / name) > 1000
+
+    # The text-only head against the label it learns (the dialogue's own emotion), beside the face-label entry.
+    from datasets import load_from_disk
+
+    own = report[TEXT_LABEL_HEAD]
+    assert {"accuracy", "macro_f1", "ece", "per_class", "confusion_matrix"} <= set(own)
+    test_split = load_from_disk(dataset_dir)["test"]
+    supports = [own["per_class"][name]["support"] for name in EMOTIONS]
+    assert supports == [test_split["text_label"].count(label) for label in range(len(EMOTIONS))]
+    assert [report["text_only"]["per_class"][name]["support"] for name in EMOTIONS] == [2] * 8  # face labels
+    summary = format_summary(report)
+    assert "text only" in summary and "text only vs own label" in summary
 
 
 def test_evaluate_command(trained_dir, dataset_dir, tmp_path, capsys):

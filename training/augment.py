@@ -196,7 +196,9 @@ class FaceDialogueCollator:
             max_length=self.max_length,
         )
         batch = dict(encoded)
-        batch["pixel_values"] = torch.stack([torch.as_tensor(np.asarray(feature["pixel_values"])) for feature in features])
+        batch["pixel_values"] = torch.stack(
+            [torch.as_tensor(np.asarray(feature["pixel_values"])) for feature in features]
+        )
         if not bool(text_present.all()):
             batch["text_present"] = text_present
         for key in ("labels", "text_labels"):

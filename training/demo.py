@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from importlib import resources
 
 from emotifusion_hf import EMOTIONS
+from emotifusion_hf.eval_report import EVAL_REPORT_NAME, TEMPERATURE, TEXT_LABEL_HEAD
 
 
 logger = logging.getLogger(__name__)
@@ -88,11 +89,41 @@ def print_predictions(model_dir: str, test_split, count: int = NUM_PREDICTIONS) 
     return printed
 
 
-def run_demo(args) -> int:
-    """Entry point of `emotifusion demo`."""
+def build_demo_data(data_args, data_dir: str, seed: int):
+    """The demo DatasetDict built from the training config's `demo_*` settings and saved to `data_dir`."""
     from dataset_builder.builder import build_dataset
 
+    dataset = build_dataset(
+        "demo",
+        output_dir=data_dir,
+        overwrite=True,
+        per_class=data_args.demo_per_class,
+        eval_per_class=data_args.demo_eval_per_class,
+        agreement=data_args.demo_agreement,
+        image_size=data_args.demo_image_size,
+        face_variation=data_args.demo_face_variation,
+        seed=seed,
+    )
+    print(", ".join(f"{name}: {len(split)}" for name, split in dataset.items()),
+          f"faces; text agrees with the face with probability {data_args.demo_agreement}")
+    return dataset
+
+
+def verdict(report: dict, train_loss: float) -> str:
+    """Whether fusion beats both single-modality heads, in one line."""
+    fused, image, text = (report[key]["accuracy"] for key in ("fused", "image_only", "text_only"))
+    beats = "beats" if fused > max(image, text) else "does NOT beat"
+    line = (f"fused accuracy {fused:.3f} {beats} image-only {image:.3f} and text-only {text:.3f} "
+            f"(train loss {train_loss:.3f}, temperature {report[TEMPERATURE]:.2f})")
+    if TEXT_LABEL_HEAD in report:
+        line += f"; text-only against the dialogue's own emotion {report[TEXT_LABEL_HEAD]['accuracy']:.3f}"
+    return line
+
+
+def run_demo(args) -> int:
+    """Entry point of `emotifusion demo`."""
     from . import train
+    from .arguments import parse_arguments
     from .evaluate import attach_report, evaluate_checkpoint, format_summary
 
     output_dir = os.path.abspath(args.output_dir)
@@ -103,28 +134,15 @@ def run_demo(args) -> int:
     model_dir = os.path.join(output_dir, "model")
     os.makedirs(output_dir, exist_ok=True)
     # The YAML's data settings drive the dataset build, so the demo and `python -m training.train` agree.
-    _, data_args, _ = train.parse_arguments([config_path, "--output_dir", model_dir])
+    _, data_args, _ = parse_arguments([config_path, "--output_dir", model_dir])
     timer = StageTimer()
     print(f"EmotiFusion demo: seed {args.seed}, config {config_path}, output {output_dir}")
 
     with timer.stage("data"):
-        dataset = build_dataset(
-            "demo",
-            output_dir=data_dir,
-            overwrite=True,
-            per_class=data_args.demo_per_class,
-            eval_per_class=data_args.demo_eval_per_class,
-            agreement=data_args.demo_agreement,
-            image_size=data_args.demo_image_size,
-            face_variation=data_args.demo_face_variation,
-            seed=args.seed,
-        )
-        print(", ".join(f"{name}: {len(split)}" for name, split in dataset.items()),
-              f"faces; text agrees with the face with probability {data_args.demo_agreement}")
-
+        dataset = build_demo_data(data_args, data_dir, args.seed)
     with timer.stage("train"):
-        metrics = train.main([config_path, "--output_dir", model_dir, "--dataset_dir", data_dir, "--seed", str(args.seed)])
-
+        metrics = train.main([config_path, "--output_dir", model_dir, "--dataset_dir", data_dir,
+                              "--seed", str(args.seed)])
     with timer.stage("evaluate"):
         report = evaluate_checkpoint(
             model_dir, data_dir, split="test", output_dir=output_dir, agreement_levels=DEMO_AGREEMENT_LEVELS,
@@ -132,7 +150,6 @@ def run_demo(args) -> int:
         )
         attach_report(model_dir, report)
         print(format_summary(report))
-
     with timer.stage("predict"):
         predictions = print_predictions(model_dir, dataset["test"])
 
@@ -140,13 +157,18 @@ def run_demo(args) -> int:
     print(timer.table())
     with open(os.path.join(output_dir, "timings.json"), "w", encoding="utf-8") as handle:
         json.dump({**timer.seconds, "total": round(sum(timer.seconds.values()), 2)}, handle, indent=2)
-    fused, image, text = (report[key]["accuracy"] for key in ("fused", "image_only", "text_only"))
-    verdict = "beats" if fused > max(image, text) else "does NOT beat"
-    print(f"\nfused accuracy {fused:.3f} {verdict} image-only {image:.3f} and text-only {text:.3f} "
-          f"(train loss {metrics.get('train_loss', float('nan')):.3f}, temperature {report['temperature']:.2f})")
-    print(f"checkpoint: {model_dir}\nreport: {os.path.join(output_dir, 'eval_report.json')}")
+    print("\n" + verdict(report, metrics.get("train_loss", float("nan"))))
+    print(f"checkpoint: {model_dir}\nreport: {os.path.join(output_dir, EVAL_REPORT_NAME)}")
     logger.debug("predictions: %s", predictions)
     return 0
 
 
-__all__ = ["DEMO_AGREEMENT_LEVELS", "StageTimer", "default_config_path", "print_predictions", "run_demo"]
+__all__ = [
+    "DEMO_AGREEMENT_LEVELS",
+    "StageTimer",
+    "build_demo_data",
+    "default_config_path",
+    "print_predictions",
+    "run_demo",
+    "verdict",
+]

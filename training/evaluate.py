@@ -1,9 +1,12 @@
 """`emotifusion evaluate`: the report of a checkpoint on a dataset split.
 
-Writes `eval_report.json` with
+Writes `eval_report.json` (its schema: `emotifusion_hf.eval_report`) with
 
 - `fused`, `image_only`, `text_only`: accuracy, macro-/weighted-F1, per-class precision/recall/F1, confusion
-  matrix, ECE and NLL of the fused head and of the two single-modality heads, on the same samples;
+  matrix, ECE and NLL of the fused head and of the two single-modality heads, on the same samples, against the face
+  label;
+- `text_only_vs_text_label`: the text-only head against the label it learns, the dialogue's own emotion
+  (`text_label`), where the data records it;
 - `text_missing` / `image_missing`: the fused head given only the image / only the dialogue;
 - `calibration`: the stored temperature and the fused ECE before and after applying it;
 - `agreement_levels`: the fused head when the test faces are re-paired with test dialogues whose own emotion
@@ -23,7 +26,19 @@ import numpy as np
 import torch
 
 from emotifusion_hf import EMOTIONS
-from emotifusion_hf.eval_report import EVAL_REPORT_NAME
+from emotifusion_hf.eval_report import (
+    AGREEMENT_LEVELS,
+    AS_PAIRED,
+    CALIBRATION,
+    DATASET_AGREEMENT,
+    EVAL_REPORT_NAME,
+    HEADS,
+    MISSING_MODALITY,
+    NUM_SAMPLES,
+    SPLIT,
+    TEMPERATURE,
+    TEXT_LABEL_HEAD,
+)
 
 from .augment import FaceDialogueCollator, FaceDialogueTransform, build_eval_augmentation
 from .data import load_dataset_dir
@@ -182,46 +197,58 @@ def _summary(logits, labels) -> dict:
     return {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "num_samples": report["num_samples"]}
 
 
+def _calibration(fused, labels, temperature: float) -> dict:
+    return {
+        "temperature": float(temperature),
+        "ece_before": expected_calibration_error(softmax(fused), labels),
+        "ece_after": expected_calibration_error(softmax(fused, temperature), labels),
+    }
+
+
+def _as_paired(logits: dict, labels, agrees) -> dict:
+    """The heads on the samples whose dialogue agrees with the face, and on those whose dialogue does not."""
+    subsets = {}
+    for name, mask in (("agree", agrees), ("disagree", ~agrees)):
+        if mask.any():
+            subsets[name] = {head: _summary(logits[head][mask], labels[mask]) for head in HEADS}
+    return subsets
+
+
+def _agreement_levels(repaired: dict, labels) -> dict:
+    """The fused and text-only heads per re-pairing level, highest agreement first."""
+    levels = {}
+    for level, outputs in sorted(repaired.items(), reverse=True):
+        fused = _summary(outputs["fused"], labels)
+        text_only = _summary(outputs["text_only"], labels)
+        levels[f"{level:.2f}"] = {
+            "accuracy": fused["accuracy"],
+            "macro_f1": fused["macro_f1"],
+            "text_only_accuracy": text_only["accuracy"],
+            "text_only_macro_f1": text_only["macro_f1"],
+            "achieved_agreement": outputs["achieved"],
+        }
+    return levels
+
+
 def build_report(logits: dict, temperature: float = 1.0) -> dict:
     """The `eval_report.json` content from `collect_logits`'s output."""
     labels = logits["labels"]
+    calibrated = {"fused": temperature, "image_only": 1.0, "text_only": 1.0}
     report = {
-        "num_samples": int(len(labels)),
-        "temperature": float(temperature),
-        "fused": head_report(logits["fused"], labels, temperature),
-        "image_only": head_report(logits["image_only"], labels),
-        "text_only": head_report(logits["text_only"], labels),
-        "text_missing": head_report(logits["text_missing"], labels, temperature),
-        "image_missing": head_report(logits["image_missing"], labels, temperature),
-        "calibration": {
-            "temperature": float(temperature),
-            "ece_before": expected_calibration_error(softmax(logits["fused"]), labels),
-            "ece_after": expected_calibration_error(softmax(logits["fused"], temperature), labels),
-        },
+        NUM_SAMPLES: int(len(labels)),
+        TEMPERATURE: float(temperature),
+        **{head: head_report(logits[head], labels, calibrated[head]) for head in HEADS},
+        **{key: head_report(logits[key], labels, temperature) for key in MISSING_MODALITY},
+        CALIBRATION: _calibration(logits["fused"], labels, temperature),
     }
     text_labels = logits["text_labels"]
     if text_labels is not None:
+        # What the text-only head learns is the dialogue's own emotion; against the face label it is only evidence.
+        report[TEXT_LABEL_HEAD] = head_report(logits["text_only"], text_labels)
         agrees = text_labels == labels
-        report["dataset_agreement"] = float(agrees.mean()) if len(labels) else 0.0
-        report["as_paired"] = {}
-        for name, mask in (("agree", agrees), ("disagree", ~agrees)):
-            if mask.any():
-                report["as_paired"][name] = {
-                    "fused": _summary(logits["fused"][mask], labels[mask]),
-                    "image_only": _summary(logits["image_only"][mask], labels[mask]),
-                    "text_only": _summary(logits["text_only"][mask], labels[mask]),
-                }
-        report["agreement_levels"] = {}
-        for level, outputs in sorted(logits["agreement"].items(), reverse=True):
-            fused = _summary(outputs["fused"], labels)
-            text_only = _summary(outputs["text_only"], labels)
-            report["agreement_levels"][f"{level:.2f}"] = {
-                "accuracy": fused["accuracy"],
-                "macro_f1": fused["macro_f1"],
-                "text_only_accuracy": text_only["accuracy"],
-                "text_only_macro_f1": text_only["macro_f1"],
-                "achieved_agreement": outputs["achieved"],
-            }
+        report[DATASET_AGREEMENT] = float(agrees.mean()) if len(labels) else 0.0
+        report[AS_PAIRED] = _as_paired(logits, labels, agrees)
+        report[AGREEMENT_LEVELS] = _agreement_levels(logits["agreement"], labels)
     return report
 
 
@@ -264,8 +291,8 @@ def evaluate_checkpoint(model_path: str, data, split: str = "test", output_dir: 
 
     temperature = float(getattr(model.config, "temperature", 1.0) or 1.0)
     logits = collect_logits(model, processor, dataset[split], batch_size, agreement_levels, seed)
-    report = {"model": os.fspath(model_path), "data": os.fspath(data) if isinstance(data, (str, os.PathLike)) else None,
-              "split": split, **build_report(logits, temperature)}
+    data_path = os.fspath(data) if isinstance(data, (str, os.PathLike)) else None
+    report = {"model": os.fspath(model_path), "data": data_path, SPLIT: split, **build_report(logits, temperature)}
     report["plots"] = write_plots(logits, temperature, output_dir)
     with open(os.path.join(output_dir, EVAL_REPORT_NAME), "w", encoding="utf-8") as handle:
         json.dump(report, handle, indent=2)
@@ -282,18 +309,21 @@ def attach_report(checkpoint_dir: str, report: dict) -> None:
 
 
 def format_summary(report: dict) -> str:
-    """A few lines for the terminal: the modality ablation and the agreement sweep."""
+    """A few lines for the terminal: the modality ablation (the text-only head against the face label and against
+    the dialogue's own emotion) and the agreement sweep."""
+    rows = {**HEADS, TEXT_LABEL_HEAD: "text only vs own label",
+            **{key: f"fused, {name}" for key, name in MISSING_MODALITY.items()}}
     lines = [f"{'input':<24}{'accuracy':>10}{'macro-F1':>10}{'ECE':>8}"]
-    for key, name in (("fused", "image + text (fused)"), ("image_only", "image only"), ("text_only", "text only"),
-                      ("text_missing", "fused, text missing"), ("image_missing", "fused, image missing")):
-        entry = report[key]
-        lines.append(f"{name:<24}{entry['accuracy']:>10.3f}{entry['macro_f1']:>10.3f}{entry['ece']:>8.3f}")
-    if report.get("agreement_levels"):
+    for key, name in rows.items():
+        entry = report.get(key)
+        if entry is not None:
+            lines.append(f"{name:<24}{entry['accuracy']:>10.3f}{entry['macro_f1']:>10.3f}{entry['ece']:>8.3f}")
+    if report.get(AGREEMENT_LEVELS):
         lines.append(f"{'text agrees with face':<24}{'accuracy':>10}{'macro-F1':>10}{'text acc':>10}")
-        for level, entry in report["agreement_levels"].items():
+        for level, entry in report[AGREEMENT_LEVELS].items():
             lines.append(f"{float(level):<24.0%}{entry['accuracy']:>10.3f}{entry['macro_f1']:>10.3f}"
                          f"{entry['text_only_accuracy']:>10.3f}")
-    calibration = report["calibration"]
+    calibration = report[CALIBRATION]
     lines.append(f"temperature {calibration['temperature']:.3f}: ECE {calibration['ece_before']:.3f} -> "
                  f"{calibration['ece_after']:.3f}")
     return "\n".join(lines)
@@ -312,7 +342,7 @@ def run_evaluate(args) -> int:
         # The report now sits in the checkpoint: its model card shows the figures.
         attach_report(args.model, report)
     print(format_summary(report))
-    print(f"{report['num_samples']} `{args.split}` samples in {time.perf_counter() - started:.1f}s; "
+    print(f"{report[NUM_SAMPLES]} `{args.split}` samples in {time.perf_counter() - started:.1f}s; "
           f"report: {os.path.join(output_dir, EVAL_REPORT_NAME)}")
     return 0
 

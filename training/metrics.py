@@ -1,7 +1,9 @@
-"""Classification and calibration metrics, computed offline with numpy (and torch for temperature fitting).
+"""Metrics of the classification heads: the standard classification figures from scikit-learn, and what no library
+offers here: calibration (ECE, reliability bins and diagram, NLL, temperature fitting), the per-head report and the
+`Trainer`'s `compute_metrics`.
 
-Everything here takes plain arrays: `labels` of shape `(n,)` holding class ids and `logits` or `probabilities` of
-shape `(n, num_classes)`. Plots are written with matplotlib's Agg backend, so no display is needed.
+Everything takes plain arrays: `labels` of shape `(n,)` holding class ids and `logits` or `probabilities` of shape
+`(n, num_classes)`. Plots are written with matplotlib's Agg backend, so no display is needed.
 """
 
 import math
@@ -9,6 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
+from sklearn import metrics as sklearn_metrics
 
 from emotifusion_hf import EMOTIONS
 
@@ -21,7 +24,8 @@ def _check_labels(labels, num_classes: int) -> np.ndarray:
     if labels.ndim != 1:
         raise ValueError(f"`labels` must be a 1-D array of class ids, got shape {labels.shape}.")
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"`labels` must be class ids in [0, {num_classes - 1}], got values in [{labels.min()}, {labels.max()}].")
+        raise ValueError(f"`labels` must be class ids in [0, {num_classes - 1}], got values in "
+                         f"[{labels.min()}, {labels.max()}].")
     return labels.astype(np.int64)
 
 
@@ -48,34 +52,38 @@ def confusion_matrix(labels, predictions, num_classes: int = len(EMOTIONS)) -> n
     predictions = _check_labels(predictions, num_classes)
     if predictions.shape != labels.shape:
         raise ValueError(f"`predictions` has shape {predictions.shape} but `labels` has shape {labels.shape}.")
-    return np.bincount(labels * num_classes + predictions, minlength=num_classes * num_classes).reshape(
-        num_classes, num_classes
-    )
+    if not labels.size:
+        # scikit-learn refuses empty input; nothing to count is an all-zero matrix.
+        return np.zeros((num_classes, num_classes), dtype=np.int64)
+    return sklearn_metrics.confusion_matrix(labels, predictions, labels=np.arange(num_classes))
 
 
 def classification_report(labels, predictions, class_names: Sequence[str] = EMOTIONS) -> dict:
-    """Accuracy, macro- and weighted-F1, per-class precision/recall/F1/support and the confusion matrix.
+    """Accuracy, macro- and weighted-F1, per-class precision/recall/F1/support and the confusion matrix
+    (scikit-learn's figures).
 
-    A class that never occurs and is never predicted has no defined F1; like scikit-learn's default, the macro
-    average then runs over the classes that occur in `labels` or `predictions` only. Undefined precision or recall
-    (nothing predicted, nothing to find) counts as 0.
+    A class that never occurs and is never predicted has no defined F1: as in scikit-learn's default, the macro
+    average runs over the classes that occur in `labels` or `predictions` only. Undefined precision or recall
+    (nothing predicted, nothing to find) counts as 0, and so does every figure of an empty set.
     """
     num_classes = len(class_names)
     matrix = confusion_matrix(labels, predictions, num_classes)
-    true_positives = np.diag(matrix).astype(np.float64)
-    support = matrix.sum(axis=1).astype(np.float64)
-    predicted = matrix.sum(axis=0).astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(predicted > 0, true_positives / predicted, 0.0)
-        recall = np.where(support > 0, true_positives / support, 0.0)
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
-    total = support.sum()
-    seen = (support > 0) | (predicted > 0)
+    labels, predictions = _check_labels(labels, num_classes), _check_labels(predictions, num_classes)
+    per_class = np.zeros((4, num_classes))
+    summary = {"accuracy": 0.0, "macro_f1": 0.0, "weighted_f1": 0.0}
+    if labels.size:
+        per_class = np.asarray(sklearn_metrics.precision_recall_fscore_support(
+            labels, predictions, labels=np.arange(num_classes), zero_division=0.0
+        ))
+        summary = {
+            "accuracy": sklearn_metrics.accuracy_score(labels, predictions),
+            "macro_f1": sklearn_metrics.f1_score(labels, predictions, average="macro", zero_division=0.0),
+            "weighted_f1": sklearn_metrics.f1_score(labels, predictions, average="weighted", zero_division=0.0),
+        }
+    precision, recall, f1, support = per_class
     return {
-        "accuracy": float(true_positives.sum() / total) if total else 0.0,
-        "macro_f1": float(f1[seen].mean()) if seen.any() else 0.0,
-        "weighted_f1": float((f1 * support).sum() / total) if total else 0.0,
-        "num_samples": int(total),
+        **{key: float(value) for key, value in summary.items()},
+        "num_samples": int(labels.size),
         "per_class": {
             name: {
                 "precision": float(precision[index]),
@@ -156,7 +164,8 @@ def fit_temperature(logits, labels, max_iter: int = 100, bounds: tuple[float, fl
     return float(min(max(temperature, bounds[0]), bounds[1]))
 
 
-def head_report(logits, labels, temperature: float = 1.0, class_names: Sequence[str] = EMOTIONS, num_bins: int = DEFAULT_NUM_BINS) -> dict:
+def head_report(logits, labels, temperature: float = 1.0, class_names: Sequence[str] = EMOTIONS,
+                num_bins: int = DEFAULT_NUM_BINS) -> dict:
     """Everything reported for one classification head: `classification_report` plus calibration figures."""
     labels = _check_labels(labels, len(class_names))
     logits = _check_scores(logits, labels, "logits")

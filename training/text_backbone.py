@@ -57,7 +57,8 @@ def train_wordpiece_tokenizer(texts: Iterable[str], vocab_size: int = 8000, min_
 
     trainer = BertWordPieceTokenizer(lowercase=True)
     trainer.train_from_iterator(
-        texts, vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=list(SPECIAL_TOKENS), show_progress=False
+        texts, vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=list(SPECIAL_TOKENS),
+        show_progress=False,
     )
     return BertTokenizer(vocab=trainer.get_vocab(), do_lower_case=True)
 

@@ -10,6 +10,8 @@ The cache replaces the encoder's `forward` on that one instance, so parameter na
 model are exactly those of the plain model.
 """
 
+from contextlib import contextmanager
+
 import torch
 from transformers.modeling_outputs import BaseModelOutput
 
@@ -79,7 +81,7 @@ class FrozenTextFeatureCache:
 def attach_text_feature_cache(model, freeze: bool = True) -> FrozenTextFeatureCache:
     """Route the model's text encoder's forward pass through a `FrozenTextFeatureCache`, freezing the encoder
     (`freeze=False` for a model that only runs inference, whose encoder cannot change anyway)."""
-    encoder = model.base_model.text_model.bert
+    encoder = model.get_text_encoder()
     cache = encoder.__dict__.get("forward")
     if isinstance(cache, FrozenTextFeatureCache):
         return cache
@@ -93,7 +95,7 @@ def attach_text_feature_cache(model, freeze: bool = True) -> FrozenTextFeatureCa
 
 def detach_text_feature_cache(model) -> FrozenTextFeatureCache | None:
     """Give the text encoder its own forward pass back; returns the cache that was attached, if any."""
-    encoder = model.base_model.text_model.bert
+    encoder = model.get_text_encoder()
     cache = encoder.__dict__.get("forward")
     if isinstance(cache, FrozenTextFeatureCache):
         del encoder.forward
@@ -101,4 +103,20 @@ def detach_text_feature_cache(model) -> FrozenTextFeatureCache | None:
     return None
 
 
-__all__ = ["FrozenTextFeatureCache", "attach_text_feature_cache", "detach_text_feature_cache"]
+@contextmanager
+def text_feature_cache_set_aside(model):
+    """The model with its encoder's own forward pass inside the block (to save it), the same cache again after."""
+    cache = detach_text_feature_cache(model)
+    try:
+        yield cache
+    finally:
+        if cache is not None:
+            model.get_text_encoder().forward = cache
+
+
+__all__ = [
+    "FrozenTextFeatureCache",
+    "attach_text_feature_cache",
+    "detach_text_feature_cache",
+    "text_feature_cache_set_aside",
+]

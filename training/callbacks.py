@@ -1,0 +1,63 @@
+"""The `Trainer` callbacks of this recipe: the backbone-freezing schedule and the epoch hand-over to seeded datasets.
+
+Freezing is decided here and nowhere else, through the model's own methods (`lock_backbones`, `lock_text_layers`),
+never by naming its modules.
+"""
+
+import logging
+
+from transformers import TrainerCallback
+
+
+logger = logging.getLogger(__name__)
+
+
+class FreezeBackbonesCallback(TrainerCallback):
+    """What stays frozen, and when.
+
+    - The text encoder's embeddings and all but its top `trainable_text_layers` layers, for the whole run:
+      `freeze_for_whole_run(model)`, called before the `Trainer` wraps the model (so DDP never sees them as
+      trainable).
+    - Both pretrained streams (visual trunks, text encoder) for the first `freeze_steps` optimizer steps: the
+      callback hooks; unlocking them re-applies the whole-run freezing.
+    """
+
+    def __init__(self, freeze_steps: int = 0, trainable_text_layers: int | None = None):
+        self.freeze_steps = freeze_steps
+        self.trainable_text_layers = trainable_text_layers
+        self.locked = False
+
+    def freeze_for_whole_run(self, model) -> None:
+        model.lock_text_layers(self.trainable_text_layers)
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        # A run resumed past the freezing phase starts unlocked.
+        if state.global_step < self.freeze_steps:
+            model.lock_backbones(True)
+            self.locked = True
+            logger.info(f"backbones frozen until step {self.freeze_steps}")
+
+    def on_step_begin(self, args, state, control, model=None, **kwargs):
+        if self.locked and state.global_step >= self.freeze_steps:
+            model.lock_backbones(False)
+            self.freeze_for_whole_run(model)
+            model.train()
+            self.locked = False
+            logger.info(f"backbones unfrozen at step {state.global_step}")
+
+
+class EpochCallback(TrainerCallback):
+    """Tells datasets with a `set_epoch` which epoch begins (accelerate does so only when the sampler has no
+    `set_epoch` of its own), also on a run resumed mid-epoch."""
+
+    def __init__(self, *targets):
+        self.targets = targets
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        # `state.epoch` is the fraction of epochs done: a whole number at an epoch's start, past it on a resume.
+        epoch = int(state.epoch + 1e-6) if state.epoch else 0
+        for target in self.targets:
+            target.set_epoch(epoch)
+
+
+__all__ = ["EpochCallback", "FreezeBackbonesCallback"]
