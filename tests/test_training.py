@@ -236,6 +236,11 @@ def test_training_run_saves_a_remote_code_checkpoint(trained_dir):
 
     model = AutoModel.from_pretrained(output_dir, trust_remote_code=True)
     assert model.config.temperature == pytest.approx(metrics["calibration_temperature"])
+    # The evidence weights were fitted on validation data, with the fused head, before the temperature.
+    assert {"calibration_evidence_image_weight", "calibration_evidence_text_weight"} <= set(metrics)
+    assert model.evidence_weights.tolist() == pytest.approx(
+        [metrics["calibration_evidence_image_weight"], metrics["calibration_evidence_text_weight"]], abs=1e-6)
+    assert metrics["calibration_evidence_nll_after"] <= metrics["calibration_evidence_nll_before"] + 1e-6
 
 
 def test_evaluation_report(trained_dir, dataset_dir, tmp_path):
@@ -391,3 +396,14 @@ def test_push_to_hub_through_training_arguments(tmp_path, dataset_dir, minilm_di
             "processor_config.json", "README.md"} <= names
     assert not any(name.endswith((".bin", ".pt", ".pth")) for name in names)
     assert 'model="you/trained-tiny"' in (arrived / "README.md").read_text()
+
+
+def test_corpus_backed_data_is_named_in_the_training_summary(tmp_path):
+    from training.train import dialogue_corpus_summary
+
+    assert dialogue_corpus_summary(None) is None and dialogue_corpus_summary(str(tmp_path)) is None
+    report = {"corpus": {"name": "talk", "licence": "CC0-1.0", "rows_used_total": 42},
+              "dialogue_sources": {"train": {"corpus_share": 0.9}}}
+    (tmp_path / "build_report.json").write_text(json.dumps(report))
+    assert dialogue_corpus_summary(str(tmp_path)) == {"name": "talk", "licence": "CC0-1.0", "rows_used": 42,
+                                                      "corpus_share": 0.9}

@@ -12,6 +12,7 @@ anywhere with `AutoModel.from_pretrained(output_dir, trust_remote_code=True)`.
 """
 
 import logging
+import json
 import os
 import sys
 
@@ -217,7 +218,32 @@ def training_summary(model_args, data_args, training_args, dataset, trainer) -> 
     }
     if not data_args.dataset_dir:
         summary["demo_text_agreement"] = data_args.demo_agreement
+    corpus = dialogue_corpus_summary(data_args.dataset_dir)
+    if corpus:
+        summary["dialogue_corpus"] = corpus
     return summary
+
+
+def dialogue_corpus_summary(dataset_dir: str | None) -> dict | None:
+    """The corpus a corpus-backed dataset's dialogues quote (name, licence, utterances used, share of the training
+    dialogues), read from the dataset's `build_report.json`; None for grammar-only data."""
+    from dataset_builder.builder import BUILD_REPORT_FILE
+
+    path = os.path.join(dataset_dir, BUILD_REPORT_FILE) if dataset_dir else None
+    if not path or not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        report = json.load(handle)
+    corpus = report.get("corpus")
+    if not isinstance(corpus, dict):
+        return None
+    train_sources = report.get("dialogue_sources", {}).get("train", {})
+    return {
+        "name": corpus.get("name"),
+        "licence": corpus.get("licence"),
+        "rows_used": corpus.get("rows_used_total"),
+        "corpus_share": train_sources.get("corpus_share"),
+    }
 
 
 def push_final_checkpoint(training_args: TrainingArguments) -> None:

@@ -103,14 +103,28 @@ class EmotiFusionTrainer(Trainer):
         return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys=ignore_keys)
 
     def calibrate(self, eval_dataset) -> dict:
-        """Fit the fused head's temperature on `eval_dataset` and store it in the model's config; returns the
-        temperature and the fused ECE and NLL before and after it."""
+        """Fit, on held-out `eval_dataset`, how the fused head weighs each modality's own verdict
+        (`fit_evidence_weights`, where the model has evidence weights at zero), then the fused head's temperature
+        (stored in the model's config). Returns the fitted values and the fused ECE and NLL before and after."""
+        model = self.accelerator.unwrap_model(self.model)
         prediction = self.predict(eval_dataset, metric_key_prefix="calibration")
-        logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
-        labels = np.asarray(prediction.label_ids)
+        predictions = prediction.predictions if isinstance(prediction.predictions, tuple) else (prediction.predictions,)
+        logits, labels = np.asarray(predictions[0]), np.asarray(prediction.label_ids)
+        labels = labels[0] if isinstance(prediction.label_ids, tuple) else labels
+        evidence = {}
+        if len(predictions) >= 3 and getattr(model, "evidence_weights", None) is not None \
+                and not model.evidence_weights.any():
+            # The evidence heads' weights are fitted here, on data the heads never trained on: on the training set a
+            # head that memorised its inputs would look more reliable than it is.
+            fitted = model.fit_evidence_weights(torch.as_tensor(logits), torch.as_tensor(predictions[1]),
+                                                torch.as_tensor(predictions[2]), torch.as_tensor(labels))
+            evidence = {f"evidence_{name}": value for name, value in fitted.items()}
+            logits = (fitted["fused_scale"] * logits + fitted["image_weight"] * _log_softmax(predictions[1])
+                      + fitted["text_weight"] * _log_softmax(predictions[2]))
         temperature = fit_temperature(logits, labels)
-        self.accelerator.unwrap_model(self.model).config.temperature = temperature
+        model.config.temperature = temperature
         return {
+            **evidence,
             "temperature": temperature,
             "ece_before": expected_calibration_error(softmax(logits), labels),
             "ece_after": expected_calibration_error(softmax(logits, temperature), labels),
@@ -159,6 +173,12 @@ def trainer_files_set_aside(output_dir: str):
             if not os.path.exists(target):
                 os.replace(os.path.join(parking, name), target)
         shutil.rmtree(parking, ignore_errors=True)
+
+
+def _log_softmax(logits) -> np.ndarray:
+    logits = np.asarray(logits, dtype=np.float64)
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
 __all__ = ["EMBEDDING_OUTPUTS", "EmotiFusionTrainer", "trainer_files_set_aside", "unwrapped_parameter_name"]
