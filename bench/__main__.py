@@ -20,6 +20,7 @@ SECTIONS = {
     "quality": "bench.quality",
     "data": "bench.data",
     "text": "bench.text",
+    "fusion": "bench.fusion",
 }
 
 

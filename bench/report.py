@@ -25,6 +25,7 @@ GOALS = {
     "gpu_train_samples_per_s": ("gpu", "GPU training samples/s, bf16, real DataLoader (H200)", ">= 3000", lambda v: v >= 3000),
     "text_transfer_macro_f1": ("text", "macro-F1 on real text (7 emotions) of a linear probe trained on 300 grammar dialogues per label (the original project's stock sentences: 0.26)", "reported", None),
     "text_transfer_accuracy": ("text", "accuracy of that probe on the same real text", "reported", None),
+    "worst_fusion_margin": ("fusion", "fused macro-F1 minus the better single head's, worst over text agreement 0 / 0.5 / 1 on 40 demo faces per class", ">= -0.01", lambda v: v >= -0.01),
 }
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -47,7 +48,24 @@ def results_table(results: dict) -> str:
         met = "" if check is None else ("yes" if check(value) else "**no**")
         lines.append(f"| `{key}` | {value:.3g} | {goal} | {met} | {description} |")
     text_table = text_transfer_table(results)
-    return "\n".join(lines + ([""] + text_table if text_table else []))
+    fusion_table = fusion_runs_table(results)
+    return "\n".join(lines + ([""] + text_table if text_table else []) + ([""] + fusion_table if fusion_table else []))
+
+
+def fusion_runs_table(results: dict) -> list[str]:
+    """The fusion section's runs (macro-F1 of each head per text agreement) as markdown lines; [] without runs."""
+    runs = results.get("fusion", {}).get("runs")
+    if not runs:
+        return []
+    lines = ["Fusion on small data (faces per class: " + str(runs[0]["per_class"]) + "; macro-F1 on the test split, "
+             "every head against the face label):", "",
+             "| text agreement | fused | image only | text only | fused, text missing | fused, image missing | margin |",
+             "|---|---|---|---|---|---|---|"]
+    for run in runs:
+        lines.append(f"| {run['agreement']:g} | {run['fused_macro_f1']:.3f} | {run['image_only_macro_f1']:.3f} | "
+                     f"{run['text_only_macro_f1']:.3f} | {run['text_missing_macro_f1']:.3f} | "
+                     f"{run['image_missing_macro_f1']:.3f} | {run['fusion_margin']:+.3f} |")
+    return lines
 
 
 def text_transfer_table(results: dict) -> list[str]:
@@ -87,7 +105,7 @@ def write_benchmarks_markdown(results: dict, results_path: str, markdown_path: s
     path.write_text(text)
 
 
-__all__ = ["GOALS", "results_table", "text_transfer_table", "write_benchmarks_markdown"]
+__all__ = ["GOALS", "fusion_runs_table", "results_table", "text_transfer_table", "write_benchmarks_markdown"]
 
 
 if __name__ == "__main__":
