@@ -1,11 +1,17 @@
 """`python -m dataset_builder build`: its arguments reach the builder config by name."""
 
 import dataclasses
+import json
+import os
 
+import datasets
 import pytest
+from affectnet_trees import official_tree, write_jpeg, yolo_tree
+from PIL import Image
 
 from dataset_builder import DEMO_DEFAULTS, EmotiFusionBuilderConfig
 from dataset_builder.__main__ import build_parser
+from dataset_builder.__main__ import main as dataset_builder_main
 from dataset_builder.build_command import config_kwargs_from_args
 
 
@@ -94,3 +100,60 @@ def test_corpus_backend_without_a_corpus_is_refused():
         EmotiFusionBuilderConfig(name="demo", source="demo", dialogue_backend="corpus")
     with pytest.raises(ValueError, match="only read by dialogue_backend='corpus'"):
         EmotiFusionBuilderConfig(name="demo", source="demo", corpus="talk.csv")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# `python -m dataset_builder build`
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _build(data_dir, output, *extra):
+    return dataset_builder_main(
+        ["build", "--source", "affectnet", "--data-dir", str(data_dir), "--output", str(output), *extra]
+    )
+
+
+@pytest.mark.timeout(60)
+def test_build_reports_bad_trees_in_one_line(tmp_path, capsys):
+    header_only = official_tree(tmp_path / "header_only", [])
+    assert _build(header_only, tmp_path / "out1") == 2
+    assert "No usable face" in capsys.readouterr().err
+
+    latin1 = official_tree(tmp_path / "latin1", None, raw="subDirectory_filePath\ncafé\n".encode("latin-1"))
+    assert _build(latin1, tmp_path / "out2") == 2
+    assert "training.csv is not UTF-8" in capsys.readouterr().err
+
+    bad_yaml = yolo_tree(tmp_path / "bad_yaml", {"a": b"0 0.5 0.5 0.2 0.2\n"}, "names: [a, b\n  - : :\n")
+    assert _build(bad_yaml, tmp_path / "out3") == 2
+    assert "not a readable YAML" in capsys.readouterr().err
+
+    folders = tmp_path / "folders"
+    for name in ("happy", "grumpy"):
+        write_jpeg(folders / "train" / name / "face.jpg")
+    assert _build(folders, tmp_path / "out4") == 2
+    error = capsys.readouterr().err
+    assert "Unknown class name 'grumpy'" in error and "Traceback" not in error
+
+
+@pytest.mark.timeout(60)
+def test_build_skips_broken_images_and_odd_file_names(tmp_path, bad_files):
+    root = tmp_path / "folders"
+    for split, count in (("train", 6), ("test", 2)):
+        for label, name in enumerate(("happy", "sad")):
+            for index in range(count):
+                write_jpeg(root / split / name / f"face_{index}.jpg", colour=(label * 90, index * 30, 60))
+    train_happy = root / "train" / "happy"
+    (train_happy / "empty.jpg").write_bytes(b"")
+    (train_happy / "text.jpg").write_text("not a picture")
+    (train_happy / "archive.png").write_bytes((bad_files / "archive.png").read_bytes())
+    # A name that is not UTF-8 (a Latin-1 archive unpacked on Linux).
+    with open(os.path.join(os.fsencode(train_happy), b"caf\xe9.jpg"), "wb") as handle:
+        Image.new("RGB", (64, 48), (200, 10, 10)).save(handle, "JPEG")
+    output = tmp_path / "built"
+    assert _build(root, output, "--validation-fraction", "0.25") == 0
+    report = json.loads((output / "build_report.json").read_text())
+    assert report["skipped"] == {"unreadable_image": 3}
+    dataset = datasets.load_from_disk(str(output))
+    image_ids = [image_id for split in dataset.values() for image_id in split["image_id"]]
+    assert "train/happy/caf\\xe9.jpg" in image_ids
+    assert sum(report["kept_total"].values()) == 6 * 2 + 1 + 2 * 2

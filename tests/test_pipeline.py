@@ -1,16 +1,18 @@
-import io
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 import torch
+from conftest import make_tiny_config, noise_pixels, tiny_text_config
 from PIL import Image
 from transformers import pipeline
 
-from emotifusion_hf import EMOTIONS, EmotiFusionForEmotionClassification, EmotionFusionPipeline
-
-from conftest import make_tiny_config, tiny_text_config
+from emotifusion_hf import (
+    EMOTIONS,
+    EmotiFusionForEmotionClassification,
+    EmotionFusionPipeline,
+)
 
 
 @pytest.fixture(scope="module")
@@ -253,3 +255,78 @@ def test_quantize_visual_trunks_checks_its_pixels():
         quantize_visual_trunks(None, torch.zeros(3, 8, 8))
     with pytest.raises(ValueError, match="empty"):
         quantize_visual_trunks(None, torch.zeros(0, 3, 8, 8))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Modalities, batches and the pipeline's own arguments
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def test_both_modalities_missing_is_an_error(processor, tiny_pipe):
+    with pytest.raises(ValueError, match="neither"):
+        processor()
+    with pytest.raises(ValueError, match="neither"):
+        processor(images=None, text=None)
+    for empty in ({}, {"image": None, "text": None}, None):
+        with pytest.raises(ValueError, match="neither an image nor a text"):
+            tiny_pipe(empty)
+    with pytest.raises(ValueError, match="Input 1 has neither"):
+        tiny_pipe([{"text": "hi"}, {"image": None}])
+
+
+def test_image_and_text_counts_must_match(processor):
+    with pytest.raises(ValueError, match="2 images but 1 texts"):
+        processor(images=[noise_pixels(), noise_pixels()], text="hi")
+    with pytest.raises(ValueError, match="1 images but 2 texts"):
+        processor(images=noise_pixels(), text=["You're late.", "Sorry."])  # a dialogue must sit inside the batch list
+
+
+def test_a_bad_image_inside_a_batch_names_its_input(bad_files, tiny_pipe):
+    inputs = [{"image": str(bad_files / "face.jpg"), "text": "hi"}, {"text": "fine"}, {"image": str(bad_files / "text.jpg")}]
+    with pytest.raises(OSError, match=r"Input 2 image: .*text\.jpg"):
+        tiny_pipe(inputs, batch_size=3)
+    with pytest.raises(TypeError, match="Input 1 image: .*int"):
+        tiny_pipe([{"image": noise_pixels()}, {"image": 7}], batch_size=2)
+
+
+@pytest.mark.parametrize(
+    "arguments, error, message",
+    [
+        ({"batch_size": 0}, ValueError, "batch_size"),
+        ({"batch_size": True}, ValueError, "batch_size"),
+        ({"batch_size": -2}, ValueError, "batch_size"),
+        ({"top_k": 0}, ValueError, "top_k"),
+        ({"top_k": 2.0}, ValueError, "top_k"),
+        ({"face_margin": float("nan")}, ValueError, "face_margin"),
+        ({"face_margin": -0.5}, ValueError, "face_margin"),
+        ({"face_margin": "wide"}, TypeError, "face_margin"),
+        ({"threshold": 0.5}, TypeError, "threshold"),
+    ],
+)
+def test_bad_pipeline_arguments_are_clear_errors(tiny_pipe, arguments, error, message):
+    with pytest.raises(error, match=message):
+        tiny_pipe([{"text": "hi"}], **arguments)
+
+
+@pytest.mark.parametrize(
+    "inputs, error, message",
+    [
+        ("just a string", TypeError, "dict"),
+        (["hi"], TypeError, "Input 0 must be a dict"),
+        ({"picture": "face.jpg"}, ValueError, "unknown key"),
+        ((item for item in [{"text": "hi"}]), TypeError, "generator"),
+    ],
+    ids=["string", "list-of-strings", "unknown-key", "generator"],
+)
+def test_malformed_pipeline_inputs_are_clear_errors(tiny_pipe, inputs, error, message):
+    with pytest.raises(error, match=message):
+        tiny_pipe(inputs)
+
+
+def test_non_finite_model_output_is_an_error_not_nan_scores(tiny_checkpoint, processor):
+    broken = EmotiFusionForEmotionClassification.from_pretrained(tiny_checkpoint).eval()
+    with torch.no_grad():
+        broken.classifier.weight.fill_(float("nan"))
+    tiny_pipe = EmotionFusionPipeline(model=broken, processor=processor, device="cpu")
+    with pytest.raises(ValueError, match="non-finite logits"):
+        tiny_pipe({"text": "hello"})

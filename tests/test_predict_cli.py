@@ -1,15 +1,16 @@
 import csv
 import json
+import re
 
 import numpy as np
 import pytest
 import torch
+from conftest import assert_distribution, make_tiny_config, tiny_text_config
 from PIL import Image
 
 from emotifusion_hf import EmotiFusionForEmotionClassification
 from emotifusion_hf.cli import main
-
-from conftest import make_tiny_config, tiny_text_config
+from emotifusion_hf.cli import main as emotifusion_main
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +127,95 @@ def test_bad_calibration_images_flag(checkpoint, tmp_path, monkeypatch, capsys, 
     (tmp_path / "EMPTY").mkdir()
     assert main(["predict", "--model", checkpoint, "--text", "hi"] + extra) == 1
     assert message in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# `emotifusion predict`
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "image, message",
+    [
+        ("http://127.0.0.1:9/x.jpg", "URL"),
+        ("a_folder.jpg", "directory"),
+        ("empty.jpg", "empty.jpg"),
+        ("text.jpg", "text.jpg"),
+        ("pipe.jpg", "not a regular file"),
+        ("bomb.png", "too large"),
+        ("missing.jpg", "missing.jpg"),
+    ],
+    ids=["url", "directory", "zero-byte", "text-named-jpg", "fifo", "decompression-bomb", "missing"],
+)
+@pytest.mark.timeout(60)
+def test_predict_reports_bad_images_in_one_line(tiny_checkpoint, bad_files, capsys, no_network, image, message):
+    path = image if "://" in image else str(bad_files / image)
+    assert emotifusion_main(["predict", "--model", tiny_checkpoint, "--image", path, "--text", "hi"]) == 1
+    error = capsys.readouterr().err
+    error_lines = [line for line in error.splitlines() if "error:" in line]
+    assert len(error_lines) == 1 and message in error_lines[0] and "Traceback" not in error
+
+
+def test_predict_refuses_an_unusable_device_before_loading(tiny_checkpoint, capsys):
+    assert emotifusion_main(["predict", "--model", tiny_checkpoint, "--text", "hi", "--device", "bogus"]) == 1
+    assert "Device 'bogus'" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        assert emotifusion_main(["predict", "--model", tiny_checkpoint, "--text", "hi", "--device", "cuda:3"]) == 1
+        assert "Device 'cuda:3'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("option", ["--batch-size", "--top-k"])
+@pytest.mark.parametrize("value", ["0", "-1", "many"])
+def test_predict_refuses_non_positive_counts(tiny_checkpoint, capsys, option, value):
+    with pytest.raises(SystemExit) as exit_info:
+        emotifusion_main(["predict", "--model", tiny_checkpoint, "--text", "hi", option, value])
+    assert exit_info.value.code == 2 and "positive integer" in capsys.readouterr().err
+
+
+def test_predict_reads_csv_with_bom_crlf_and_quoted_commas(tiny_checkpoint, bad_files, tmp_path):
+    inputs = tmp_path / "rows.csv"
+    lines = ["id,image,text", f'1,{bad_files / "face.jpg"},"Well, well, well."', '2,,"You\'re late. || Sorry, the bus."']
+    inputs.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
+    output = tmp_path / "out.jsonl"
+    assert emotifusion_main(["predict", "--model", tiny_checkpoint, "--inputs", str(inputs), "--output", str(output)]) == 0
+    results = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [result["id"] for result in results] == ["1", "2"]
+    for result in results:
+        assert_distribution(result["scores"])
+
+
+def test_predict_names_an_inputs_file_that_is_not_utf8(tiny_checkpoint, tmp_path, capsys):
+    inputs = tmp_path / "latin1.csv"
+    inputs.write_bytes("image,text\n,café crème\n".encode("latin-1"))
+    assert emotifusion_main(["predict", "--model", tiny_checkpoint, "--inputs", str(inputs)]) == 1
+    error = capsys.readouterr().err
+    assert "latin1.csv" in error and "not UTF-8" in error
+
+
+def test_predict_answers_good_rows_and_names_each_bad_row(tiny_checkpoint, bad_files, tmp_path, no_network):
+    rows = [
+        {"id": "ok", "image": "face.jpg", "text": "hello"},
+        {"id": "number-text", "text": 12},
+        {"id": "number-turn", "text": ["fine", 3]},
+        {"id": "deep", "text": [["too", "deep"]]},
+        {"id": "blank", "text": "   "},
+        {"id": "url", "image": "http://127.0.0.1:9/x.jpg"},
+        {"id": "image-number", "image": 5},
+        {"id": "zip", "image": "archive.png"},
+        {"id": "extra", "text": "hi", "mood": "?"},
+        {"id": "ok-too", "text": "\u202eevil\u202c 😀"},
+    ]
+    inputs = bad_files / "rows.jsonl"
+    inputs.write_text("\n".join(json.dumps(row) for row in rows) + "\n[1, 2]\n")
+    output = tmp_path / "out.jsonl"
+    assert emotifusion_main(["predict", "--model", tiny_checkpoint, "--inputs", str(inputs), "--output", str(output)]) == 0
+    results = {result.get("id", "array"): result for result in map(json.loads, output.read_text().splitlines())}
+    assert_distribution(results["ok"]["scores"])
+    assert_distribution(results["ok-too"]["scores"])
+    expected_errors = {
+        "number-text": "int", "number-turn": r"text\[1\]", "deep": "list", "blank": "blank", "url": "URL",
+        "image-number": "int", "zip": "archive.png", "extra": "mood", "array": "JSON object",
+    }
+    for identity, message in expected_errors.items():
+        assert "error" in results[identity], results[identity]
+        assert re.search(message, results[identity]["error"]), results[identity]

@@ -1,12 +1,12 @@
+
 import numpy as np
 import pytest
 import torch
+from conftest import TINY_IMAGE_SIZE, assert_distribution
 from PIL import Image
 
 from emotifusion_hf import EmotiFusionProcessor
 from emotifusion_hf.processing_emotifusion import normalize_texts
-
-from conftest import TINY_IMAGE_SIZE
 
 
 def _faces(count):
@@ -108,3 +108,91 @@ def test_dataset_columns_are_batches(processor):
     assert from_columns["pixel_values"].shape == (3, 3, TINY_IMAGE_SIZE, TINY_IMAGE_SIZE)
     for key in from_lists:
         assert torch.equal(from_columns[key], from_lists[key]), key
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Texts
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "\t\n\r\x0b\x0c", "\u00a0\u2003\u3000"],
+    ids=["empty", "spaces", "ascii-whitespace", "unicode-spaces"],
+)
+def test_empty_and_whitespace_only_texts_are_errors(processor, tiny_pipe, text):
+    with pytest.raises(ValueError, match="empty or blank"):
+        processor(text=text)
+    with pytest.raises(ValueError, match="input 0 text.*empty or blank"):
+        tiny_pipe({"text": text})
+
+
+def test_huge_texts_and_dialogues_are_truncated(processor, tiny_pipe):
+    # One 100k-character "word" is a single unknown token; 100k characters of words are cut at 128 tokens.
+    unknown_word = processor(text="a" * 100_000)["input_ids"]
+    assert unknown_word.tolist() == [[processor.tokenizer.cls_token_id, processor.tokenizer.unk_token_id,
+                                      processor.tokenizer.sep_token_id]]
+    assert processor(text="word " * 20_000)["input_ids"].shape == (1, 128)
+    assert processor(text=[["turn"] * 20_000])["input_ids"].shape == (1, 128)
+    assert_distribution(tiny_pipe({"text": "x " * 50_000}))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "bell\x07 escape\x1b[31m red", "nul\x00byte", "\x00\x00", "I'm so happy 😀🎉", "مرحبا، كيف حالك؟",
+        "\u202eevil\u202c", "zero\u200bwidth", "\u200b", "e\u0301\u0301\u0301",
+    ],
+    ids=["control", "nul", "only-nul", "emoji", "rtl", "bidi-override", "zero-width", "only-zero-width", "combining"],
+)
+def test_unusual_characters_give_finite_scores(processor, tiny_pipe, text):
+    batch = processor(text=text)
+    assert batch["input_ids"].shape[0] == 1 and batch["attention_mask"].sum() >= 2
+    assert_distribution(tiny_pipe({"text": text}))
+    assert_distribution(tiny_pipe({"text": [text, "ok."]}))
+
+
+@pytest.mark.parametrize(
+    "text, error, message",
+    [
+        (42, TypeError, "got int"),
+        (float("nan"), TypeError, "got float"),
+        (True, TypeError, "got bool"),
+        (["fine", None], TypeError, r"text\[1\].*NoneType"),
+        ({"text": "hi"}, TypeError, "got dict"),
+        ({"hi"}, TypeError, "got set"),
+        (np.array(["a", "b"]), TypeError, "got ndarray"),
+        ([["a", 3]], TypeError, r"text\[0\]\[1\].*int"),
+        ([[["too", "deep"]]], TypeError, r"text\[0\]\[0\].*list"),
+        (b"\xff\xfe caf\xe9", TypeError, "not valid UTF-8"),
+        ([[b"ok", b"\xc3"]], TypeError, r"text\[0\]\[1\].*not valid UTF-8"),
+        ("lone \ud800 surrogate", ValueError, "not valid Unicode"),
+        ([], ValueError, "empty list"),
+        ([["", "  ", "\n"]], ValueError, "no non-blank turn"),
+        ([[]], ValueError, "no non-blank turn"),
+    ],
+    ids=[
+        "int", "nan-float", "bool", "none-in-list", "dict", "set", "numpy-strings", "int-turn", "nested-too-deep",
+        "non-utf8-bytes", "non-utf8-bytes-turn", "lone-surrogate", "empty-batch", "all-turns-blank", "no-turns",
+    ],
+)
+def test_invalid_texts_are_clear_errors(processor, text, error, message):
+    with pytest.raises(error, match=message):
+        processor(text=text)
+
+
+def test_utf8_bytes_are_decoded_like_strings(processor, tiny_pipe):
+    as_text = processor(text=["café au lait", ["You're late.", "Sorry."]])["input_ids"]
+    as_bytes = processor(text=["café au lait".encode(), [b"You're late.", bytearray(b"Sorry.")]])["input_ids"]
+    assert torch.equal(as_text, as_bytes)
+    assert tiny_pipe({"text": "café"}) == tiny_pipe({"text": "café".encode()})
+    with pytest.raises(TypeError, match="input 0 text.*not valid UTF-8"):
+        tiny_pipe({"text": b"\xe9t\xe9"})
+
+
+def test_empty_turns_are_dropped_from_dialogues(processor, tiny_pipe):
+    with_blanks = processor(text=[["", "You're late.", "  ", "Sorry, the bus.", "\n"]])["input_ids"]
+    without = processor(text=[["You're late.", "Sorry, the bus."]])["input_ids"]
+    assert torch.equal(with_blanks, without)
+    dialogue = ["You're late.", "Sorry, the bus."]
+    assert tiny_pipe({"text": ["", dialogue[0], " ", dialogue[1]]}) == tiny_pipe({"text": dialogue})
