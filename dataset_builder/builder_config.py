@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import datasets
 
 from .affectnet import check_layout
-from .dialogues import BACKENDS, CorpusSource
+from .dialogues import BACKENDS, CorpusSource, corpus_source_from_args
 from .sources import DEMO_DEFAULTS, FACE_SOURCES, SOURCES
 
 
@@ -108,15 +108,7 @@ class EmotiFusionBuilderConfig(datasets.BuilderConfig):
         """The `CorpusSource` of the `"corpus"` dialogue backend."""
         if not self.corpus:
             raise ValueError("dialogue_backend='corpus' needs corpus (a labelled file, folder or Hub dataset id).")
-        return CorpusSource(
-            self.corpus,
-            text_column=self.corpus_text_column,
-            label_column=self.corpus_label_column,
-            label_map=self.corpus_label_map,
-            licence=self.corpus_licence,
-            config_name=self.corpus_config,
-            max_turns=self.corpus_max_turns,
-        )
+        return corpus_source_from_args(self)
 
     def _check_slices(self) -> None:
         for name in ("validation_fraction", "test_fraction"):

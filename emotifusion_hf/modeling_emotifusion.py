@@ -518,6 +518,16 @@ class EmotiFusionModel(EmotiFusionPreTrainedModel):
         return given & modality_given
 
 
+def _macro_f1(predictions: torch.Tensor, labels: torch.Tensor) -> float:
+    """Unweighted mean F1 over the classes that occur in `labels` or `predictions` (as scikit-learn's default)."""
+    scores = []
+    for label in torch.unique(torch.cat([labels, predictions])):
+        true_positive = ((predictions == label) & (labels == label)).sum()
+        wrong = (predictions != labels) & ((predictions == label) | (labels == label))
+        scores.append(float(2 * true_positive / (2 * true_positive + wrong.sum())))
+    return sum(scores) / len(scores) if scores else 0.0
+
+
 def _standardize(embeds: torch.Tensor) -> torch.Tensor:
     """Zero mean, unit variance over the feature axis (a LayerNorm without parameters)."""
     return F.layer_norm(embeds, embeds.shape[-1:])
@@ -624,10 +634,12 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
 
         Finds the scale of the fusion classifier and the two `evidence_weights` that minimise the cross-entropy of
         `scale * fused_logits + w_image * log_softmax(image_logits) + w_text * log_softmax(text_logits)` against
-        `labels` (three numbers, so a few hundred samples fit them without overfitting), then folds the scale into
-        the classifier. `fused_logits` must come from this model with its evidence weights at zero (`fused_logits`
+        `labels` (three numbers, so a few hundred samples fit them without overfitting). Cross-entropy is not the
+        figure users judge the head by, so that fit then competes, on macro-F1 over the same data, with the head as
+        trained and with a fall-back to either modality's head alone (scale 0); the best wins (the fit on a tie),
+        and its scale is folded into the classifier. `fused_logits` must come from this model with its evidence weights at zero (`fused_logits`
         are `(n, num_labels)` tensors; a missing modality's rows are masked by the `*_present` flags).
-        Returns the fitted `{"fused_scale", "image_weight", "text_weight", "nll_before", "nll_after"}`.
+        Returns `{"choice", "fused_scale", "image_weight", "text_weight", "nll_before", "nll_after", "macro_f1"}`.
         """
         if self.evidence_weights is None:
             raise ValueError("This model was configured with `evidence_fusion=False`: it has no evidence weights.")
@@ -662,14 +674,26 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
         parameters = parameters.detach()
         if not torch.isfinite(parameters).all():
             parameters = untouched  # keep the fused head as trained
-        scale = F.softplus(parameters[0])
-        nll_before = float(F.cross_entropy(combine(untouched), labels))
-        nll_after = float(F.cross_entropy(combine(parameters), labels))
+        candidates = {
+            "fitted": (float(F.softplus(parameters[0])), float(parameters[1]), float(parameters[2])),
+            "as_trained": (1.0, 0.0, 0.0),
+            "image_fallback": (0.0, 1.0, 0.0),
+            "text_fallback": (0.0, 0.0, 1.0),
+        }
+
+        def combined(weights):
+            return weights[0] * fused + weights[1] * masked[0] + weights[2] * masked[1]
+
+        scores = {name: _macro_f1(combined(weights).argmax(-1), labels) for name, weights in candidates.items()}
+        choice = max(candidates, key=lambda name: scores[name])  # the first of equals: the fit
+        scale, image_weight, text_weight = candidates[choice]
         self.classifier.weight.mul_(scale)
         self.classifier.bias.mul_(scale)
-        self.evidence_weights.copy_(parameters[1:].to(self.evidence_weights))
-        return {"fused_scale": float(scale), "image_weight": float(parameters[1]),
-                "text_weight": float(parameters[2]), "nll_before": nll_before, "nll_after": nll_after}
+        self.evidence_weights.copy_(torch.tensor([image_weight, text_weight]).to(self.evidence_weights))
+        return {"choice": choice, "fused_scale": scale, "image_weight": image_weight, "text_weight": text_weight,
+                "nll_before": float(F.cross_entropy(fused, labels)),
+                "nll_after": float(F.cross_entropy(combined(candidates[choice]), labels)),
+                "macro_f1": scores[choice], "macro_f1_before": scores["as_trained"]}
 
     def compute_loss(
         self, logits, image_logits, text_logits, labels, image_present, text_present, text_labels=None

@@ -118,7 +118,10 @@ class EmotiFusionTrainer(Trainer):
             # head that memorised its inputs would look more reliable than it is.
             fitted = model.fit_evidence_weights(torch.as_tensor(logits), torch.as_tensor(predictions[1]),
                                                 torch.as_tensor(predictions[2]), torch.as_tensor(labels))
-            evidence = {f"evidence_{name}": value for name, value in fitted.items()}
+            logger.info(f"fused head on validation: {fitted['choice']} (scale {fitted['fused_scale']:.3g}, image "
+                        f"{fitted['image_weight']:.3g}, text {fitted['text_weight']:.3g}); macro-F1 "
+                        f"{fitted['macro_f1_before']:.3f} -> {fitted['macro_f1']:.3f}")
+            evidence = {f"evidence_{name}": value for name, value in fitted.items() if name != "choice"}
             logits = (fitted["fused_scale"] * logits + fitted["image_weight"] * _log_softmax(predictions[1])
                       + fitted["text_weight"] * _log_softmax(predictions[2]))
         temperature = fit_temperature(logits, labels)

@@ -600,7 +600,8 @@ def add_corpus_arguments(parser, prefix: str = "") -> None:
 
 
 def corpus_source_from_args(args) -> CorpusSource | None:
-    """The `CorpusSource` given by `add_corpus_arguments` options, or None without `--corpus`."""
+    """The `CorpusSource` named by `corpus` and the `corpus_*` attributes of `args` (the `add_corpus_arguments`
+    options, or a dataset builder config, which has fields of the same names); None without `corpus`."""
     if not getattr(args, "corpus", None):
         return None
     return CorpusSource(
