@@ -346,152 +346,212 @@ def load_corpus(source: CorpusSource | str, **options) -> LabelledCorpus:
         source = CorpusSource(source, **options)
     elif options:
         raise TypeError("Pass the options in the CorpusSource, not beside it.")
-    corpus_splits, kind = _load_splits(source)
-    if not corpus_splits or all(len(split) == 0 for split in corpus_splits.values()):
-        raise ValueError(f"The corpus {source.path!r} is empty: it has no rows.")
+    return _CorpusReader(source).read()
 
-    first = next(iter(corpus_splits.values()))
-    columns = list(first.column_names)
-    text_column = _pick_column(columns, source.text_column, TEXT_COLUMN_CANDIDATES, "text", repr(source.path))
-    label_column = _pick_column(columns, source.label_column, LABEL_COLUMN_CANDIDATES, "label", repr(source.path))
-    for corpus_split, dataset in corpus_splits.items():
-        missing = [column for column in (text_column, label_column) if column not in dataset.column_names]
-        if missing:
-            raise ValueError(
-                f"The {corpus_split!r} split of the corpus {source.path!r} has no column {missing[0]!r}; its columns "
-                f"are {list(dataset.column_names)}."
-            )
 
-    # Which of our splits each corpus split feeds; the rest are carved from the train split by text hash.
-    mapped = {name: SPLIT_ALIASES.get(name.lower()) for name in corpus_splits}
-    if len(corpus_splits) == 1:
-        mapped = {name: "train" for name in corpus_splits}
-    ignored = sorted(name for name, ours in mapped.items() if ours is None)
-    fed = set(mapped.values()) - {None}
-    carved = [split for split in SPLITS if split not in fed] if "train" in fed else []
+class _LabelResolver:
+    """
+    Corpus labels -> emotions, each label resolved once: its emotion, `None` for a label the label map sends to null,
+    or `UnknownLabelError` for a label nothing knows. Known labels are recorded in `label_mapping` (for the report),
+    unknown ones counted per corpus split in `unknown` (for the error naming them all).
+    """
 
-    rows_read = 0
-    dropped: Counter = Counter()
-    resolved: dict = {}
-    unknown: dict[str, Counter] = defaultdict(Counter)
-    label_mapping: dict[str, str | None] = {}
-    null_labels = {normalize_label_name(name) for name, target in source.label_map.items() if target is None}
-    rows: list[tuple[str, str, str]] = []  # (our split, emotion, text)
+    def __init__(self, label_map: dict[str, str | None]):
+        self.label_map = label_map
+        self.null_labels = {normalize_label_name(name) for name, target in label_map.items() if target is None}
+        self.resolved: dict = {}
+        self.unknown: dict[str, Counter] = defaultdict(Counter)
+        self.label_mapping: dict[str, str | None] = {}
 
-    def resolve(raw, corpus_split: str) -> str | None:
-        if raw not in resolved:
-            name = str(raw)
-            if normalize_label_name(name) in null_labels:
-                resolved[raw] = None
-            else:
-                try:
-                    resolved[raw] = EMOTIONS[resolve_label(name, aliases=source.label_map)]
-                except UnknownLabelError:
-                    resolved[raw] = UnknownLabelError
-            if resolved[raw] is not UnknownLabelError:
-                label_mapping[name] = resolved[raw]
-        if resolved[raw] is UnknownLabelError:
-            unknown[str(raw)][corpus_split] += 1
-        return resolved[raw]
+    def __call__(self, raw, corpus_split: str) -> str | None:
+        if raw not in self.resolved:
+            self.resolved[raw] = self._resolve(str(raw))
+            if self.resolved[raw] is not UnknownLabelError:
+                self.label_mapping[str(raw)] = self.resolved[raw]
+        if self.resolved[raw] is UnknownLabelError:
+            self.unknown[str(raw)][corpus_split] += 1
+        return self.resolved[raw]
 
-    for corpus_split, dataset in corpus_splits.items():
-        ours = mapped[corpus_split]
-        names = _label_names(dataset.features[label_column])
-        for batch in dataset.select_columns([text_column, label_column]).iter(batch_size=1024):
-            for value, label in zip(batch[text_column], batch[label_column]):
-                rows_read += 1
-                if ours is None:
-                    continue
-                labels = label if isinstance(label, (list, tuple)) else [label]
-                if names is not None:
-                    # ClassLabel ids -> their names; a negative id is the "no label" of `datasets`.
-                    labels = [names[item] if isinstance(item, int) and item >= 0 else None for item in labels]
-                labels = [item for item in labels if item is not None]
-                emotions = {resolve(item, corpus_split) for item in labels}
-                if UnknownLabelError in emotions:
-                    continue
-                text = _clean_text(value)
-                if not text:
-                    dropped["empty text"] += 1
-                    continue
-                emotions.discard(None)
-                if not emotions:
-                    dropped["no label" if not labels else "label mapped to null"] += 1
-                    continue
-                if len(emotions) > 1:
-                    dropped["several emotions"] += 1
-                    continue
-                split = ours
-                if ours == "train" and carved:
-                    split = _text_split(text)
-                    if split not in carved and split != "train":
-                        split = "train"
-                rows.append((split, emotions.pop(), text))
+    def _resolve(self, name: str):
+        if normalize_label_name(name) in self.null_labels:
+            return None
+        try:
+            return EMOTIONS[resolve_label(name, aliases=self.label_map)]
+        except UnknownLabelError:
+            return UnknownLabelError
 
-    if unknown:
+    def check_all_known(self, label_column: str, path: str) -> None:
+        """Raises `UnknownLabelError` naming every unknown label met, with its row count per corpus split."""
+        if not self.unknown:
+            return
         details = "; ".join(
             f"{name!r} ({', '.join(f'{count} row(s) in split {split!r}' for split, count in splits.items())})"
-            for name, splits in sorted(unknown.items())
+            for name, splits in sorted(self.unknown.items())
         )
         raise UnknownLabelError(
-            f"Unknown label(s) in column {label_column!r} of the corpus {source.path!r}: {details}. They match none of "
+            f"Unknown label(s) in column {label_column!r} of the corpus {path!r}: {details}. They match none of "
             f"the emotions {EMOTIONS} or their aliases; map them with a label map (--label-map FILE.json, e.g. "
-            f"{json.dumps({next(iter(sorted(unknown))): 'happy'})}, or null to drop their rows)."
+            f"{json.dumps({next(iter(sorted(self.unknown))): 'happy'})}, or null to drop their rows)."
         )
-    if rows_read == 0:
-        raise ValueError(f"The corpus {source.path!r} is empty: it has no rows.")
 
-    # A text keeps only its most held-out split, so a test utterance never reaches training dialogues.
-    highest: dict[str, str] = {}
-    for split, _, text in rows:
-        if text not in highest or _HELD_OUT_RANK[split] > _HELD_OUT_RANK[highest[text]]:
-            highest[text] = split
-    utterances: dict[tuple[str, str], list[CorpusUtterance]] = defaultdict(list)
-    seen: set[tuple[str, str, str]] = set()
-    for split, emotion, text in rows:
-        if highest[text] != split:
-            dropped["text also in a more held-out split"] += 1
-            continue
-        if (split, emotion, text) in seen:
-            dropped["duplicate"] += 1
-            continue
-        seen.add((split, emotion, text))
-        digest = hashlib.sha256(f"{emotion}|{text}".encode("utf-8")).hexdigest()[:12]
-        utterances[(split, emotion)].append(CorpusUtterance(f"corpus.{source.name}.{digest}", text))
-    if not utterances:
-        dropped_rows = dict(sorted(dropped.items())) or "none"
-        raise ValueError(f"The corpus {source.path!r} has no usable rows: {rows_read} read, dropped: {dropped_rows}.")
 
-    rows_used = {
-        split: {emotion: len(utterances.get((split, emotion), ())) for emotion in EMOTIONS} for split in SPLITS
-    }
-    report = {
-        "name": source.name,
-        "path": source.path,
-        "kind": kind,
-        "licence": source.licence,
-        "text_column": text_column,
-        "label_column": label_column,
-        "corpus_splits": {name: len(dataset) for name, dataset in corpus_splits.items()},
-        "split_mapping": {name: ours for name, ours in mapped.items() if ours is not None},
-        "ignored_splits": ignored,
-        "carved": (
-            {"splits": carved, "from": "train", "by": "hash of the utterance text", "fractions": CARVE_FRACTIONS}
-            if carved else None
-        ),
-        "label_mapping": dict(sorted(label_mapping.items())),
-        "rows_read": rows_read,
-        "rows_used": rows_used,
-        "rows_used_total": sum(sum(counts.values()) for counts in rows_used.values()),
-        "dropped": dict(sorted(dropped.items())),
-        "uncovered": [emotion for emotion in EMOTIONS if not any(rows_used[split][emotion] for split in SPLITS)],
-        "fallback_labels": {
-            split: [emotion for emotion in EMOTIONS if not rows_used[split][emotion]] for split in SPLITS
-        },
-    }
-    corpus = LabelledCorpus(source, dict(utterances), report)
-    report["fingerprint"] = corpus.fingerprint
-    return corpus
+class _CorpusReader:
+    """
+    One reading of a corpus by `load_corpus`: load its splits, check its columns, map its splits to ours, resolve
+    its labels, assign its rows to our splits, and build the `LabelledCorpus` with its report. What each step learns
+    (columns, split mapping, label resolutions, rows read, dropped rows by reason) is kept for the report.
+    """
+
+    def __init__(self, source: CorpusSource):
+        self.source = source
+        self.label_resolver = _LabelResolver(source.label_map)
+        self.rows_read = 0
+        self.dropped: Counter = Counter()
+
+    def read(self) -> LabelledCorpus:
+        self.corpus_splits, self.kind = _load_splits(self.source)
+        if not self.corpus_splits or all(len(split) == 0 for split in self.corpus_splits.values()):
+            raise ValueError(f"The corpus {self.source.path!r} is empty: it has no rows.")
+        self.text_column, self.label_column = self._check_columns()
+        self.mapped, self.carved = self._map_splits()
+        rows = self._read_rows()
+        self.label_resolver.check_all_known(self.label_column, self.source.path)
+        if self.rows_read == 0:
+            raise ValueError(f"The corpus {self.source.path!r} is empty: it has no rows.")
+        utterances = self._utterances(rows)
+        if not utterances:
+            dropped_rows = dict(sorted(self.dropped.items())) or "none"
+            raise ValueError(
+                f"The corpus {self.source.path!r} has no usable rows: {self.rows_read} read, dropped: {dropped_rows}."
+            )
+        report = self._report(utterances)
+        corpus = LabelledCorpus(self.source, utterances, report)
+        report["fingerprint"] = corpus.fingerprint
+        return corpus
+
+    def _check_columns(self) -> tuple[str, str]:
+        """The text and label columns, picked from the first split and present in every split."""
+        source = self.source
+        columns = list(next(iter(self.corpus_splits.values())).column_names)
+        text_column = _pick_column(columns, source.text_column, TEXT_COLUMN_CANDIDATES, "text", repr(source.path))
+        label_column = _pick_column(columns, source.label_column, LABEL_COLUMN_CANDIDATES, "label", repr(source.path))
+        for corpus_split, dataset in self.corpus_splits.items():
+            missing = [column for column in (text_column, label_column) if column not in dataset.column_names]
+            if missing:
+                raise ValueError(
+                    f"The {corpus_split!r} split of the corpus {source.path!r} has no column {missing[0]!r}; its "
+                    f"columns are {list(dataset.column_names)}."
+                )
+        return text_column, label_column
+
+    def _map_splits(self) -> tuple[dict[str, str | None], list[str]]:
+        """Which of our splits each corpus split feeds (None: ignored), and which of ours are carved from the train
+        split by text hash (those no corpus split feeds, when one feeds train)."""
+        mapped = {name: SPLIT_ALIASES.get(name.lower()) for name in self.corpus_splits}
+        if len(self.corpus_splits) == 1:
+            mapped = {name: "train" for name in self.corpus_splits}
+        fed = set(mapped.values()) - {None}
+        carved = [split for split in SPLITS if split not in fed] if "train" in fed else []
+        return mapped, carved
+
+    def _read_rows(self) -> list[tuple[str, str, str]]:
+        """Every usable row as `(our split, emotion, text)`; counts the rows read and the dropped ones."""
+        rows = []
+        for corpus_split, dataset in self.corpus_splits.items():
+            ours = self.mapped[corpus_split]
+            names = _label_names(dataset.features[self.label_column])
+            for batch in dataset.select_columns([self.text_column, self.label_column]).iter(batch_size=1024):
+                for value, label in zip(batch[self.text_column], batch[self.label_column]):
+                    self.rows_read += 1
+                    if ours is None:
+                        continue
+                    row = self._read_row(value, label, names, corpus_split)
+                    if row is not None:
+                        emotion, text = row
+                        rows.append((self._our_split(ours, text), emotion, text))
+        return rows
+
+    def _read_row(self, value, label, names: list[str] | None, corpus_split: str) -> tuple[str, str] | None:
+        """The row's `(emotion, text)`, or None for a row with an unknown label or a dropped one (counted)."""
+        labels = label if isinstance(label, (list, tuple)) else [label]
+        if names is not None:
+            # ClassLabel ids -> their names; a negative id is the "no label" of `datasets`.
+            labels = [names[item] if isinstance(item, int) and item >= 0 else None for item in labels]
+        labels = [item for item in labels if item is not None]
+        emotions = {self.label_resolver(item, corpus_split) for item in labels}
+        if UnknownLabelError in emotions:
+            return None
+        text = _clean_text(value)
+        if not text:
+            self.dropped["empty text"] += 1
+            return None
+        emotions.discard(None)
+        if not emotions:
+            self.dropped["no label" if not labels else "label mapped to null"] += 1
+            return None
+        if len(emotions) > 1:
+            self.dropped["several emotions"] += 1
+            return None
+        return emotions.pop(), text
+
+    def _our_split(self, ours: str, text: str) -> str:
+        """The split of a row its corpus split sends to `ours`: train rows may be carved to a missing split."""
+        if ours != "train" or not self.carved:
+            return ours
+        split = _text_split(text)
+        return split if split in self.carved or split == "train" else "train"
+
+    def _utterances(self, rows: list[tuple[str, str, str]]) -> dict[tuple[str, str], list[CorpusUtterance]]:
+        """The utterances by `(split, emotion)`: a text keeps only its most held-out split, so a test utterance never
+        reaches training dialogues; repeated rows are kept once."""
+        highest: dict[str, str] = {}
+        for split, _, text in rows:
+            if text not in highest or _HELD_OUT_RANK[split] > _HELD_OUT_RANK[highest[text]]:
+                highest[text] = split
+        utterances: dict[tuple[str, str], list[CorpusUtterance]] = defaultdict(list)
+        seen: set[tuple[str, str, str]] = set()
+        for split, emotion, text in rows:
+            if highest[text] != split:
+                self.dropped["text also in a more held-out split"] += 1
+                continue
+            if (split, emotion, text) in seen:
+                self.dropped["duplicate"] += 1
+                continue
+            seen.add((split, emotion, text))
+            digest = hashlib.sha256(f"{emotion}|{text}".encode("utf-8")).hexdigest()[:12]
+            utterances[(split, emotion)].append(CorpusUtterance(f"corpus.{self.source.name}.{digest}", text))
+        return dict(utterances)
+
+    def _report(self, utterances: dict[tuple[str, str], list[CorpusUtterance]]) -> dict:
+        """The report of `LabelledCorpus.report()`, less the fingerprint."""
+        source, carved = self.source, self.carved
+        rows_used = {
+            split: {emotion: len(utterances.get((split, emotion), ())) for emotion in EMOTIONS} for split in SPLITS
+        }
+        return {
+            "name": source.name,
+            "path": source.path,
+            "kind": self.kind,
+            "licence": source.licence,
+            "text_column": self.text_column,
+            "label_column": self.label_column,
+            "corpus_splits": {name: len(dataset) for name, dataset in self.corpus_splits.items()},
+            "split_mapping": {name: ours for name, ours in self.mapped.items() if ours is not None},
+            "ignored_splits": sorted(name for name, ours in self.mapped.items() if ours is None),
+            "carved": (
+                {"splits": carved, "from": "train", "by": "hash of the utterance text", "fractions": CARVE_FRACTIONS}
+                if carved else None
+            ),
+            "label_mapping": dict(sorted(self.label_resolver.label_mapping.items())),
+            "rows_read": self.rows_read,
+            "rows_used": rows_used,
+            "rows_used_total": sum(sum(counts.values()) for counts in rows_used.values()),
+            "dropped": dict(sorted(self.dropped.items())),
+            "uncovered": [emotion for emotion in EMOTIONS if not any(rows_used[split][emotion] for split in SPLITS)],
+            "fallback_labels": {
+                split: [emotion for emotion in EMOTIONS if not rows_used[split][emotion]] for split in SPLITS
+            },
+        }
 
 
 # -- composing --------------------------------------------------------------------------------------------------------
