@@ -42,7 +42,7 @@ def test_generation_is_deterministic_and_keyed():
 
 def test_dialogue_shape():
     for dialogue in generate_dialogues(25, seed=0, split="train"):
-        assert 2 <= len(dialogue.turns) <= 6
+        assert 1 <= len(dialogue.turns) <= 6
         assert len(dialogue.speakers) == len(dialogue.turns) and dialogue.focal_speaker in dialogue.speakers
         assert dialogue.text == TURN_SEPARATOR.join(dialogue.turns)
         assert all(turn.strip() and "{" not in turn and "}" not in turn for turn in dialogue.turns)
@@ -98,8 +98,9 @@ def test_diversity_report():
     assert report["num_dialogues"] == 480 and report["per_label"] == {emotion: 60 for emotion in EMOTIONS}
     assert report["distinct_2"] > 0.2 and report["distinct_1"] > 0.04
     assert report["duplicate_rate"] < 0.01
-    # Mostly short exchanges, as in real talk: other-speaker turns shared by every emotion dilute the emotional ones.
-    assert 2.5 < report["mean_turns"] < 4.0 and report["mean_words"] > 12
+    # Mostly one line or a short exchange, as in real talk: other-speaker turns shared by every emotion dilute the
+    # emotional ones.
+    assert 1.8 < report["mean_turns"] < 3.0 and report["mean_words"] > 10
     assert report["templates_used"] > 250 and 0.0 < report["blended_rate"] < 0.2
     # The held-out splits have fewer templates but are still far from a lookup table.
     test_report = diversity_report(generate_dialogues(60, seed=0, split="test"))
@@ -183,7 +184,7 @@ def test_cli_dialogues(tmp_path, capsys):
     bank = template_bank()
     for row in rows:
         turns = json.loads(row["turns"])
-        assert row["text"] == "\n".join(turns) and 2 <= len(turns) <= 6
+        assert row["text"] == "\n".join(turns) and 1 <= len(turns) <= 6
         assert EMOTIONS[int(row["text_label_id"])] == row["text_label"]
         assert {bank.split_of(template_id) for template_id in row["template_ids"].split(";")} == {"test"}
     assert len({row["dialogue_id"] for row in rows}) == 32
@@ -246,7 +247,7 @@ def test_llm_backend_writes_the_same_schema(tiny_language_model, tmp_path):
     bank = template_bank()
     for row in rows:
         turns = json.loads(row["turns"])
-        assert 2 <= len(turns) <= 6 and row["text"] == "\n".join(turns)
+        assert 1 <= len(turns) <= 6 and row["text"] == "\n".join(turns)
         assert row["backend"] == f"llm:{tiny_language_model}"
         ids = row["template_ids"].split(";")
         assert any(template_id.startswith("prompt.") for template_id in ids)
@@ -266,5 +267,5 @@ def test_builder_with_the_llm_backend(tiny_language_model, tmp_path):
     )
     assert {split: rows.num_rows for split, rows in dataset.items()} == {"train": 8, "validation": 8, "test": 8}
     row = dataset["test"][0]
-    assert row["text"] == "\n".join(row["dialogue"]) and len(row["dialogue"]) >= 2
+    assert row["text"] == "\n".join(row["dialogue"]) and len(row["dialogue"]) >= 1
     assert {template_bank().split_of(template_id) for template_id in row["template_ids"]} == {"test"}

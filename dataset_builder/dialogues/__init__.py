@@ -1,7 +1,7 @@
 """
 Synthetic emotion dialogues, composed from a grammar rather than picked from a list of sentences.
 
-A dialogue has 2-6 turns between a focal speaker, who carries the emotion, and another speaker. The focal speaker
+A dialogue has 1-6 turns between a focal speaker, who carries the emotion, and another speaker. The focal speaker
 expresses it through explicit words at graded intensity ("a bit annoyed" ... "livid"), and implicitly through a
 situation ("my manager moved my deadline up by a week", "I found a clump of hair in the office fridge"), bodily
 reactions ("my jaw is clenched"), appraisals ("Who does that?") and action tendencies ("I'm writing a very

@@ -10,11 +10,15 @@ from .templates import Template, TemplateBank
 
 
 INTENSITIES = ("low", "mid", "high")
-# Real exchanges are mostly short: two or three turns, rarely six.
-TURN_COUNT_WEIGHTS = (0.45, 0.27, 0.14, 0.08, 0.06)
+# Real talk is often a single line, otherwise mostly two or three turns, rarely six.
+TURN_COUNTS = (1, 2, 3, 4, 5, 6)
+TURN_COUNT_WEIGHTS = (0.3, 0.3, 0.2, 0.1, 0.06, 0.04)
 # Share of focal turns that are everyday remarks rather than a situation told in a sentence frame.
 REMARK_SHARE = 0.9
-INTERJECTION_SHARE = 0.2
+INTERJECTION_SHARE = 0.15
+# Share of opening remarks followed by a second one: real comments run one to three short sentences.
+TWO_REMARK_SHARE = 0.45
+ALONE_TWO_REMARK_SHARE = 0.7
 # Share of dialogues the focal speaker opens, and of replies that react to an emotional turn in kind.
 FOCAL_FIRST_SHARE = 0.5
 REACTION_SHARE = 0.75
@@ -145,10 +149,11 @@ class GrammarComposer:
             text = f"{self.rng.choice(lexicon.INTERJECTIONS[self.cue_emotion(blendable=True)])} {text}"
         return text
 
-    def main_turn(self) -> str:
+    def main_turn(self, alone: bool = False) -> str:
         if self.rng.random() < REMARK_SHARE:
             text = self.remark()
-            if self.rng.random() < 0.3:
+            # A one-line dialogue is the whole comment: it more often runs to a second sentence.
+            if self.rng.random() < (ALONE_TWO_REMARK_SHARE if alone else TWO_REMARK_SHARE):
                 text = f"{text} {self.remark()}"
             return text
         frame = self.pick("frame", self.emotion)
@@ -191,8 +196,8 @@ class GrammarComposer:
 
     def compose(self) -> tuple[list[str], list[str], int | None]:
         rng = self.rng
-        n_turns = rng.choices((2, 3, 4, 5, 6), weights=TURN_COUNT_WEIGHTS)[0]
-        focal_first = rng.random() < FOCAL_FIRST_SHARE
+        n_turns = rng.choices(TURN_COUNTS, weights=TURN_COUNT_WEIGHTS)[0]
+        focal_first = n_turns == 1 or rng.random() < FOCAL_FIRST_SHARE
         speakers = [self.focal if (index % 2 == 0) == focal_first else self.other for index in range(n_turns)]
         turns: list[str] = []
         focal_turns = 0
@@ -201,7 +206,7 @@ class GrammarComposer:
         for position, speaker in enumerate(speakers):
             if speaker == self.focal:
                 if focal_turns == 0:
-                    text, previous_emotional = self.main_turn(), True
+                    text, previous_emotional = self.main_turn(alone=n_turns == 1), True
                 else:
                     text, previous_emotional = self.later_turn(allow_filler=not filler_used)
                     filler_used = filler_used or not previous_emotional
