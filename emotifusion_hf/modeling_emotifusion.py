@@ -313,7 +313,7 @@ class EmotiFusionPreTrainedModel(PreTrainedModel):
     input_modalities = ("image", "text")
     supports_gradient_checkpointing = True
     _no_split_modules = ["BertLayer", "EmotiFusionVisionEncoder", "EmotiFusionCrossAttentionBlock"]
-    # Checkpoints saved before the evidence weights existed load them at zero, which predicts exactly as before.
+    # Checkpoints saved before the evidence weights existed load them unfitted, which predicts exactly as before.
     _keys_to_ignore_on_load_missing = [r"^evidence_weights$"]
     _supports_sdpa = True
 
@@ -385,7 +385,7 @@ class EmotiFusionPreTrainedModel(PreTrainedModel):
     def _init_weights(self, module):
         std = self.config.initializer_range
         if isinstance(module, EmotiFusionForEmotionClassification) and module.evidence_weights is not None:
-            init.zeros_(module.evidence_weights)
+            init.copy_(module.evidence_weights, UNFITTED_EVIDENCE.to(module.evidence_weights))
         if isinstance(module, nn.Conv2d):
             # The attention convolutions feed ReLUs and sigmoids: He init, as timm uses for its trunks.
             init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
@@ -518,6 +518,10 @@ class EmotiFusionModel(EmotiFusionPreTrainedModel):
         return given & modality_given
 
 
+# (fusion-logit scale, image-only weight, text-only weight): the fused head exactly as trained.
+UNFITTED_EVIDENCE = torch.tensor([1.0, 0.0, 0.0])
+
+
 def _macro_f1(predictions: torch.Tensor, labels: torch.Tensor) -> float:
     """Unweighted mean F1 over the classes that occur in `labels` or `predictions` (as scikit-learn's default)."""
     scores = []
@@ -543,10 +547,12 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
         self.classifier = nn.Linear(config.embed_dim, config.num_labels)
         self.image_classifier = nn.Linear(config.embed_dim, config.num_labels)
         self.text_classifier = nn.Linear(config.embed_dim, config.num_labels)
-        # How much of the image-only and the text-only heads' own verdicts (log-probabilities) the fused logits add.
-        # Fitted on held-out data after training (`fit_evidence_weights`), never by the optimizer: on the training
-        # set a head that has memorised its inputs looks more reliable than it is. Zero until fitted.
-        self.register_buffer("evidence_weights", torch.zeros(2) if config.evidence_fusion else None)
+        # Where both modalities are present, the fused logits are `scale * fusion logits + image weight * image-only
+        # log-probabilities + text weight * text-only log-probabilities`, `evidence_weights = (scale, image weight,
+        # text weight)`. Fitted on held-out data after training (`fit_evidence_weights`), never by the optimizer: on
+        # the training set a head that has memorised its inputs looks more reliable than it is. Unfitted, (1, 0, 0),
+        # they leave the fused head as trained; with a modality missing, the fused head is always as trained.
+        self.register_buffer("evidence_weights", UNFITTED_EVIDENCE.clone() if config.evidence_fusion else None)
         class_weights = torch.tensor(config.class_weights) if config.class_weights is not None else None
         # Not persistent: the weights live in the config, which is the one source of truth.
         self.register_buffer("class_weights", class_weights, persistent=False)
@@ -597,9 +603,9 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
         text_logits = (
             self.text_classifier(self.dropout(_standardize(outputs.text_embeds))) if input_ids is not None else None
         )
-        if self.evidence_weights is not None:
-            logits = logits + self._evidence(image_logits, outputs.image_present, self.evidence_weights[0])
-            logits = logits + self._evidence(text_logits, outputs.text_present, self.evidence_weights[1])
+        if self.evidence_weights is not None and image_logits is not None and text_logits is not None:
+            both_present = outputs.image_present & outputs.text_present
+            logits = self._weigh_evidence(logits, image_logits, text_logits, both_present)
 
         loss = None
         if labels is not None:
@@ -617,41 +623,46 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
             text_embeds=outputs.text_embeds,
         )
 
-    @staticmethod
-    def _evidence(head_logits, present, weight):
-        """A modality head's weighted log-probabilities; zero where that modality is absent. Detached: each evidence
-        head keeps learning its own target only."""
-        if head_logits is None:
-            return 0.0
-        log_probabilities = F.log_softmax(head_logits.detach().float(), dim=-1).to(head_logits.dtype)
-        evidence = weight.to(head_logits.dtype) * log_probabilities
-        return torch.where(present[:, None], evidence, torch.zeros_like(evidence))
+    def _weigh_evidence(self, logits, image_logits, text_logits, both_present):
+        """The fused logits with each modality head's verdict weighed in, where both modalities are present. The
+        heads' log-probabilities are detached: each evidence head keeps learning its own target only."""
+        scale, image_weight, text_weight = self.evidence_weights.to(logits.dtype)
+        image_evidence = F.log_softmax(image_logits.detach().float(), dim=-1).to(logits.dtype)
+        text_evidence = F.log_softmax(text_logits.detach().float(), dim=-1).to(logits.dtype)
+        weighed = scale * logits + image_weight * image_evidence + text_weight * text_evidence
+        return torch.where(both_present[:, None], weighed, logits)
+
+    @property
+    def evidence_weights_fitted(self) -> bool:
+        """Whether `fit_evidence_weights` has set the evidence weights (False without them)."""
+        weights = self.evidence_weights
+        return weights is not None and not torch.equal(weights.cpu(), UNFITTED_EVIDENCE.to(weights.dtype))
 
     @torch.no_grad()
     def fit_evidence_weights(self, fused_logits, image_logits, text_logits, labels, image_present=None,
                              text_present=None) -> dict:
         """Fit how the fused head weighs its own logits against each modality head's verdict, on held-out data.
 
-        Finds the scale of the fusion classifier and the two `evidence_weights` that minimise the cross-entropy of
-        `scale * fused_logits + w_image * log_softmax(image_logits) + w_text * log_softmax(text_logits)` against
+        Finds the `evidence_weights` (fusion-logit scale, image weight, text weight) that minimise the cross-entropy
+        of `scale * fused_logits + w_image * log_softmax(image_logits) + w_text * log_softmax(text_logits)` against
         `labels` (three numbers, so a few hundred samples fit them without overfitting). Cross-entropy is not the
         figure users judge the head by, so that fit then competes, on macro-F1 over the same data, with the head as
-        trained and with a fall-back to either modality's head alone (scale 0); the best wins (the fit on a tie),
-        and its scale is folded into the classifier. `fused_logits` must come from this model with its evidence weights at zero (`fused_logits`
-        are `(n, num_labels)` tensors; a missing modality's rows are masked by the `*_present` flags).
+        trained and with a fall-back to either modality's head alone (scale 0); the best wins (the fit on a tie).
+        They apply where both modalities are present, so only such rows (per the `*_present` flags) are used;
+        `fused_logits` (`(n, num_labels)`, like the others) must come from this model with unfitted weights.
         Returns `{"choice", "fused_scale", "image_weight", "text_weight", "nll_before", "nll_after", "macro_f1"}`.
         """
         if self.evidence_weights is None:
             raise ValueError("This model was configured with `evidence_fusion=False`: it has no evidence weights.")
-        if self.evidence_weights.any():
-            raise ValueError("The evidence weights are already fitted; fit on logits of a model whose weights are 0.")
+        if self.evidence_weights_fitted:
+            raise ValueError("The evidence weights are already fitted; fit on logits of a model with unfitted weights.")
         labels = torch.as_tensor(labels).long()
-        fused = torch.as_tensor(fused_logits).float()
-        masked = []
-        for head, present in ((image_logits, image_present), (text_logits, text_present)):
-            head = torch.as_tensor(head).float()
-            present = torch.ones(len(head), dtype=torch.bool) if present is None else torch.as_tensor(present).bool()
-            masked.append(torch.where(present[:, None], F.log_softmax(head, dim=-1), torch.zeros_like(head)))
+        both = torch.ones(len(labels), dtype=torch.bool)
+        for present in (image_present, text_present):
+            if present is not None:
+                both &= torch.as_tensor(present).bool()
+        labels, fused = labels[both], torch.as_tensor(fused_logits).float()[both]
+        masked = [F.log_softmax(torch.as_tensor(head).float()[both], dim=-1) for head in (image_logits, text_logits)]
         # The scale goes through a softplus: a fused head that learned nothing useful is weighed towards 0, never
         # turned upside down.
         def combine(values):
@@ -687,9 +698,7 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
         scores = {name: _macro_f1(combined(weights).argmax(-1), labels) for name, weights in candidates.items()}
         choice = max(candidates, key=lambda name: scores[name])  # the first of equals: the fit
         scale, image_weight, text_weight = candidates[choice]
-        self.classifier.weight.mul_(scale)
-        self.classifier.bias.mul_(scale)
-        self.evidence_weights.copy_(torch.tensor([image_weight, text_weight]).to(self.evidence_weights))
+        self.evidence_weights.copy_(torch.tensor([scale, image_weight, text_weight]).to(self.evidence_weights))
         return {"choice": choice, "fused_scale": scale, "image_weight": image_weight, "text_weight": text_weight,
                 "nll_before": float(F.cross_entropy(fused, labels)),
                 "nll_after": float(F.cross_entropy(combined(candidates[choice]), labels)),

@@ -273,45 +273,47 @@ def test_channels_last_model_gives_the_same_logits(tiny_batch):
         torch.testing.assert_close(model(**tiny_batch).logits, reference, atol=1e-4, rtol=1e-4)
 
 
-def test_evidence_weights_are_zero_until_fitted_and_then_let_the_fused_head_fall_back(tiny_model, tiny_batch):
+def test_evidence_weights_are_neutral_until_fitted_and_then_let_the_fused_head_fall_back(tiny_model, tiny_batch):
     torch.manual_seed(0)
     with torch.no_grad():
         plain = tiny_model(**tiny_batch)
-    assert not tiny_model.evidence_weights.any()
+    assert tiny_model.evidence_weights.tolist() == [1.0, 0.0, 0.0]
     # Held-out logits where the text head knows the answer and the fused head does not.
     labels = torch.arange(8).repeat(25)
     text_logits = torch.nn.functional.one_hot(labels, 8).float() * 4 + torch.randn(200, 8)
     fused_logits = torch.randn(200, 8)
     image_logits = torch.randn(200, 8)
     fitted = tiny_model.fit_evidence_weights(fused_logits, image_logits, text_logits, labels)
+    assert fitted["choice"] in {"fitted", "text_fallback"} and fitted["macro_f1"] > fitted["macro_f1_before"] + 0.5
     assert fitted["text_weight"] > 0.5 > abs(fitted["image_weight"])
     assert fitted["nll_after"] < fitted["nll_before"]
-    assert tiny_model.evidence_weights.tolist() == pytest.approx([fitted["image_weight"], fitted["text_weight"]])
+    assert tiny_model.evidence_weights.tolist() == pytest.approx(
+        [fitted["fused_scale"], fitted["image_weight"], fitted["text_weight"]])
     with torch.no_grad():
         after = tiny_model(**tiny_batch)
-    scale = fitted["fused_scale"]
-    expected = (scale * plain.logits + fitted["image_weight"] * plain.image_logits.log_softmax(-1)
+    expected = (fitted["fused_scale"] * plain.logits + fitted["image_weight"] * plain.image_logits.log_softmax(-1)
                 + fitted["text_weight"] * plain.text_logits.log_softmax(-1))
     assert torch.allclose(after.logits, expected, atol=1e-5)
     with pytest.raises(ValueError, match="already fitted"):
         tiny_model.fit_evidence_weights(fused_logits, image_logits, text_logits, labels)
 
 
-def test_evidence_of_a_missing_modality_adds_nothing(tiny_model, tiny_batch):
-    tiny_model.evidence_weights.fill_(0.7)
+def test_with_a_modality_missing_the_fused_head_is_as_trained(tiny_model, tiny_batch):
+    with torch.no_grad():
+        reference_image = tiny_model(pixel_values=tiny_batch["pixel_values"])
+        reference_hidden = tiny_model(**tiny_batch, text_present=torch.tensor([True, False, True]))
+    tiny_model.evidence_weights.copy_(torch.tensor([0.0, 0.5, 1.0]))
     with torch.no_grad():
         image_only = tiny_model(pixel_values=tiny_batch["pixel_values"])
-        hidden_text = tiny_model(**tiny_batch, text_present=torch.tensor([False, False, False]))
-    tiny_model.evidence_weights.zero_()
-    with torch.no_grad():
-        reference = tiny_model(pixel_values=tiny_batch["pixel_values"])
-    assert torch.allclose(image_only.logits - reference.logits, 0.7 * reference.image_logits.log_softmax(-1), atol=1e-5)
-    assert torch.allclose(hidden_text.logits, image_only.logits, atol=1e-5)
+        hidden_text = tiny_model(**tiny_batch, text_present=torch.tensor([True, False, True]))
+    assert torch.allclose(image_only.logits, reference_image.logits, atol=1e-6)
+    assert torch.allclose(hidden_text.logits[1], reference_hidden.logits[1], atol=1e-6)
+    assert not torch.allclose(hidden_text.logits[0], reference_hidden.logits[0], atol=1e-3)
 
 
 def test_fitted_evidence_weights_survive_save_and_load(tiny_model, tmp_path):
-    tiny_model.evidence_weights.copy_(torch.tensor([0.25, -0.5]))
+    tiny_model.evidence_weights.copy_(torch.tensor([0.5, 0.25, -0.5]))
     tiny_model.save_pretrained(tmp_path)
     loaded = EmotiFusionForEmotionClassification.from_pretrained(tmp_path)
-    assert loaded.evidence_weights.tolist() == [0.25, -0.5]
+    assert loaded.evidence_weights.tolist() == [0.5, 0.25, -0.5]
     assert EmotiFusionForEmotionClassification(make_tiny_config(evidence_fusion=False)).evidence_weights is None

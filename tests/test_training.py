@@ -238,8 +238,8 @@ def test_training_run_saves_a_remote_code_checkpoint(trained_dir):
     assert model.config.temperature == pytest.approx(metrics["calibration_temperature"])
     # The evidence weights were fitted on validation data, with the fused head, before the temperature.
     assert {"calibration_evidence_image_weight", "calibration_evidence_text_weight"} <= set(metrics)
-    assert model.evidence_weights.tolist() == pytest.approx(
-        [metrics["calibration_evidence_image_weight"], metrics["calibration_evidence_text_weight"]], abs=1e-6)
+    assert model.evidence_weights.tolist() == pytest.approx([metrics[f"calibration_evidence_{name}"] for name in (
+        "fused_scale", "image_weight", "text_weight")], abs=1e-6)
     assert metrics["calibration_evidence_nll_after"] <= metrics["calibration_evidence_nll_before"] + 1e-6
 
 

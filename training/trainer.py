@@ -113,7 +113,7 @@ class EmotiFusionTrainer(Trainer):
         labels = labels[0] if isinstance(prediction.label_ids, tuple) else labels
         evidence = {}
         if len(predictions) >= 3 and getattr(model, "evidence_weights", None) is not None \
-                and not model.evidence_weights.any():
+                and not model.evidence_weights_fitted:
             # The evidence heads' weights are fitted here, on data the heads never trained on: on the training set a
             # head that memorised its inputs would look more reliable than it is.
             fitted = model.fit_evidence_weights(torch.as_tensor(logits), torch.as_tensor(predictions[1]),
