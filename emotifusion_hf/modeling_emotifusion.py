@@ -605,7 +605,7 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
         )
         if self.evidence_weights is not None and image_logits is not None and text_logits is not None:
             both_present = outputs.image_present & outputs.text_present
-            logits = self._weigh_evidence(logits, image_logits, text_logits, both_present)
+            logits = self.weigh_evidence(logits, image_logits, text_logits, both_present)
 
         loss = None
         if labels is not None:
@@ -623,14 +623,15 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
             text_embeds=outputs.text_embeds,
         )
 
-    def _weigh_evidence(self, logits, image_logits, text_logits, both_present):
-        """The fused logits with each modality head's verdict weighed in, where both modalities are present. The
-        heads' log-probabilities are detached: each evidence head keeps learning its own target only."""
+    def weigh_evidence(self, logits, image_logits, text_logits, both_present=None):
+        """The fused logits with each modality head's verdict weighed in by `evidence_weights`, where both
+        modalities are present (`both_present`, default: everywhere). The heads' log-probabilities are detached:
+        each evidence head keeps learning its own target only."""
         scale, image_weight, text_weight = self.evidence_weights.to(logits.dtype)
         image_evidence = F.log_softmax(image_logits.detach().float(), dim=-1).to(logits.dtype)
         text_evidence = F.log_softmax(text_logits.detach().float(), dim=-1).to(logits.dtype)
         weighed = scale * logits + image_weight * image_evidence + text_weight * text_evidence
-        return torch.where(both_present[:, None], weighed, logits)
+        return weighed if both_present is None else torch.where(both_present[:, None], weighed, logits)
 
     @property
     def evidence_weights_fitted(self) -> bool:

@@ -104,26 +104,26 @@ class EmotiFusionTrainer(Trainer):
 
     def calibrate(self, eval_dataset) -> dict:
         """Fit, on held-out `eval_dataset`, how the fused head weighs each modality's own verdict
-        (`fit_evidence_weights`, where the model has evidence weights at zero), then the fused head's temperature
+        (`fit_evidence_weights`, where the model has unfitted evidence weights), then the fused head's temperature
         (stored in the model's config). Returns the fitted values and the fused ECE and NLL before and after."""
         model = self.accelerator.unwrap_model(self.model)
         prediction = self.predict(eval_dataset, metric_key_prefix="calibration")
         predictions = prediction.predictions if isinstance(prediction.predictions, tuple) else (prediction.predictions,)
-        logits, labels = np.asarray(predictions[0]), np.asarray(prediction.label_ids)
-        labels = labels[0] if isinstance(prediction.label_ids, tuple) else labels
+        label_ids = prediction.label_ids[0] if isinstance(prediction.label_ids, tuple) else prediction.label_ids
+        logits, labels = np.asarray(predictions[0]), np.asarray(label_ids)
         evidence = {}
         if len(predictions) >= 3 and getattr(model, "evidence_weights", None) is not None \
                 and not model.evidence_weights_fitted:
             # The evidence heads' weights are fitted here, on data the heads never trained on: on the training set a
             # head that memorised its inputs would look more reliable than it is.
-            fitted = model.fit_evidence_weights(torch.as_tensor(logits), torch.as_tensor(predictions[1]),
-                                                torch.as_tensor(predictions[2]), torch.as_tensor(labels))
+            heads = [torch.as_tensor(np.asarray(head), dtype=torch.float32) for head in predictions[:3]]
+            fitted = model.fit_evidence_weights(*heads, torch.as_tensor(labels))
             logger.info(f"fused head on validation: {fitted['choice']} (scale {fitted['fused_scale']:.3g}, image "
                         f"{fitted['image_weight']:.3g}, text {fitted['text_weight']:.3g}); macro-F1 "
                         f"{fitted['macro_f1_before']:.3f} -> {fitted['macro_f1']:.3f}")
             evidence = {f"evidence_{name}": value for name, value in fitted.items() if name != "choice"}
-            logits = (fitted["fused_scale"] * logits + fitted["image_weight"] * _log_softmax(predictions[1])
-                      + fitted["text_weight"] * _log_softmax(predictions[2]))
+            with torch.no_grad():
+                logits = model.weigh_evidence(*(head.to(model.evidence_weights.device) for head in heads)).cpu().numpy()
         temperature = fit_temperature(logits, labels)
         model.config.temperature = temperature
         return {
@@ -176,12 +176,6 @@ def trainer_files_set_aside(output_dir: str):
             if not os.path.exists(target):
                 os.replace(os.path.join(parking, name), target)
         shutil.rmtree(parking, ignore_errors=True)
-
-
-def _log_softmax(logits) -> np.ndarray:
-    logits = np.asarray(logits, dtype=np.float64)
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
 __all__ = ["EMBEDDING_OUTPUTS", "EmotiFusionTrainer", "trainer_files_set_aside", "unwrapped_parameter_name"]
