@@ -1,4 +1,4 @@
-"""Small AffectNet-layout trees written inside the tests (official CSV and YOLO), with images that decode."""
+"""JPEG stand-ins and small AffectNet-layout trees written inside the tests (official CSV and YOLO), with images that decode."""
 
 import csv
 import io
@@ -12,8 +12,14 @@ YOLO_NAMES = "names: [anger, contempt, disgust, fear, happy, neutral, sad, surpr
 
 
 def write_jpeg(path, colour=(120, 80, 60), size=(64, 48)):
+    """A decodable JPEG face stand-in at `path`, with a gradient square so crops are not uniform."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    Image.new("RGB", size, colour).save(path, "JPEG")
+    image = Image.new("RGB", size, colour)
+    for x in range(10, 30):
+        for y in range(10, 30):
+            image.putpixel((x, y), (x * 8, y * 8, 200))
+    image.save(path, "JPEG", quality=90)
+    return path
 
 
 def official_tree(root, rows, header=OFFICIAL_COLUMNS, raw: bytes | None = None):

@@ -9,7 +9,6 @@ from collections import Counter
 
 import datasets
 import pytest
-from PIL import Image
 
 from dataset_builder import affectnet
 from dataset_builder.__main__ import main
@@ -29,23 +28,14 @@ from dataset_builder.records import BadRowError, UnknownClassError
 from emotifusion_hf.labels import CONFUSIONS
 from emotifusion_hf.configuration_emotifusion import EMOTIONS
 
+from affectnet_trees import write_jpeg
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Fixture trees
 # ---------------------------------------------------------------------------------------------------------------
 
 IMAGE_SIZE = (64, 48)  # width, height of every fixture image
-
-
-def write_jpeg(path, colour=(120, 80, 60), size=IMAGE_SIZE):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image = Image.new("RGB", size, colour)
-    # A gradient square so crops are not uniform.
-    for x in range(10, 30):
-        for y in range(10, 30):
-            image.putpixel((x, y), (x * 8, y * 8, 200))
-    image.save(path, "JPEG", quality=90)
-    return path
 
 
 def official_row(path, code, box=(4, 2, 40, 32), valence="0.5", arousal="-0.25"):

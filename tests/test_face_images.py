@@ -9,16 +9,7 @@ from PIL import Image
 from dataset_builder.face_images import decoding_pool, encode_face, encode_faces, load_face
 from dataset_builder.records import BadRowError, FaceRecord
 
-
-def write_jpeg(path, colour=(120, 80, 60), size=(64, 48)):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image = Image.new("RGB", size, colour)
-    # A gradient square so crops are not uniform.
-    for x in range(10, 30):
-        for y in range(10, 30):
-            image.putpixel((x, y), (x * 8, y * 8, 200))
-    image.save(path, "JPEG", quality=90)
-    return path
+from affectnet_trees import write_jpeg
 
 
 def record_of(image, location="a", **kwargs):
