@@ -10,15 +10,15 @@ from .templates import Template, TemplateBank
 
 
 INTENSITIES = ("low", "mid", "high")
-# Real talk is often a single line, otherwise mostly two or three turns, rarely six.
+# Most real talk comes one line at a time (a comment, a reply); two or three turns are next, six are rare.
 TURN_COUNTS = (1, 2, 3, 4, 5, 6)
-TURN_COUNT_WEIGHTS = (0.3, 0.3, 0.2, 0.1, 0.06, 0.04)
+TURN_COUNT_WEIGHTS = (0.6, 0.25, 0.1, 0.03, 0.01, 0.01)
 # Share of focal turns that are everyday remarks rather than a situation told in a sentence frame.
 REMARK_SHARE = 0.9
 INTERJECTION_SHARE = 0.15
 # Share of opening remarks followed by a second one: real comments run one to three short sentences.
 TWO_REMARK_SHARE = 0.45
-ALONE_TWO_REMARK_SHARE = 0.7
+ALONE_TWO_REMARK_SHARE = 0.8
 # Share of dialogues the focal speaker opens, and of replies that react to an emotional turn in kind.
 FOCAL_FIRST_SHARE = 0.5
 REACTION_SHARE = 0.75
