@@ -28,7 +28,6 @@ from .data import training_loader
 from .gpu import bf16_matmul_flops_per_second, jpeg_face_split
 from .inference import count_forward_flops, default_size_model
 
-
 AFFECTNET_TRAIN_FACES = 287_651
 
 
@@ -114,7 +113,7 @@ def run(steps: int, warmup: int, batch_size: int, workers: int, compile_variants
             model = default_size_model()
             try:
                 measured = timed_training(model, loader, steps, warmup, compile_model)
-            except Exception as error:  # a compile failure is a result to record, not a reason to lose the others
+            except (RuntimeError, TypeError, ValueError, AssertionError) as error:  # a compile failure is a result
                 results[name] = {"error": f"{type(error).__name__}: {error}"}
                 save()
                 continue
