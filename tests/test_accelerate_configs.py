@@ -10,7 +10,6 @@ from conftest import make_tiny_config
 
 from emotifusion_hf import EmotiFusionForEmotionClassification
 
-
 CONFIGS = Path(__file__).resolve().parent.parent / "training" / "configs" / "accelerate"
 MULTI_NODE_FIELDS = ("machine_rank", "main_process_ip", "main_process_port", "num_machines", "num_processes",
                      "rdzv_backend")
@@ -24,7 +23,7 @@ def test_every_config_loads_with_accelerates_loader(path):
     assert config.num_processes >= config.num_machines >= 1 and 0 <= config.machine_rank < config.num_machines
     if config.distributed_type == DistributedType.FSDP:
         assert config.fsdp_config["fsdp_version"] == 2
-        # The state dict is gathered whole, so a checkpoint written by N processes loads under any other count.
+        # The state dict is gathered whole: the final checkpoint loads with `from_pretrained` on one machine.
         assert config.fsdp_config["fsdp_state_dict_type"] == "FULL_STATE_DICT"
 
 

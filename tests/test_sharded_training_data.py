@@ -10,7 +10,6 @@ from torch.utils.data import DataLoader, RandomSampler
 
 from training.arguments import adjust_training_arguments, parse_arguments
 
-
 ROWS, BATCH, PROCESSES = 45, 4, 2
 
 
