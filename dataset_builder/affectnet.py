@@ -31,6 +31,7 @@ import logging
 import math
 import os
 import random
+import stat
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -325,27 +326,49 @@ class DataDirGuard:
         self._folders: dict[str, bool] = {}
 
     def check_listed(self, listed: str, location: str) -> None:
-        """Refuse a path as written in a file list: absolute, or stepping up with `..`."""
-        parts = listed.replace("\\", "/").split("/")
-        if os.path.isabs(listed) or listed.startswith(("/", "\\")) or (len(parts[0]) == 2 and parts[0][1] == ":"):
+        """Refuse a path as written in a file list: absolute (POSIX, Windows drive or UNC), or stepping up with
+        `..`."""
+        if listed[:1] in ("/", "\\") or listed[1:2] == ":" or os.path.isabs(listed):
             raise BadRowError("outside_data_dir", location, f"absolute path {listed!r}; paths must be relative")
-        if ".." in parts:
+        if ".." in listed and ".." in listed.replace("\\", "/").split("/"):
             raise BadRowError("outside_data_dir", location, f"path {listed!r} steps out with '..'")
+
+    def is_file(self, path: str, location: str) -> bool:
+        """`check(path)`, then whether `path` is a regular file (or a link to one), with the one `lstat` the check
+        needs rather than a second `stat`."""
+        self._check_folder(path, location)
+        try:
+            mode = os.lstat(path).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        if not stat.S_ISLNK(mode):
+            return stat.S_ISREG(mode)
+        self._check_link(path, location)
+        return os.path.isfile(path)
 
     def check(self, path: str, location: str) -> None:
         """Refuse `path` when it (or a folder on the way) resolves outside `data_dir`; a missing file passes
         (the caller reports it as missing)."""
+        self._check_folder(path, location)
+        if os.path.islink(path):
+            self._check_link(path, location)
+
+    def _check_folder(self, path: str, location: str) -> None:
         folder = os.path.dirname(path)
         inside = self._folders.get(folder)
         if inside is None:
             inside = self._inside(os.path.realpath(folder))
             self._folders[folder] = inside
-        if inside and os.path.islink(path):
-            inside = self._inside(os.path.realpath(path))
         if not inside:
-            shown = _relative(path, self.data_dir)
-            detail = f"{shown!r} resolves outside the data folder {self.data_dir!r}"
-            raise BadRowError("outside_data_dir", location, detail)
+            self._refuse(path, location)
+
+    def _check_link(self, path: str, location: str) -> None:
+        if not self._inside(os.path.realpath(path)):
+            self._refuse(path, location)
+
+    def _refuse(self, path: str, location: str):
+        shown = _relative(path, self.data_dir)
+        raise BadRowError("outside_data_dir", location, f"{shown!r} resolves outside the data folder {self.data_dir!r}")
 
     def _inside(self, real_path: str) -> bool:
         return real_path.startswith(self._prefix) or real_path + os.sep == self._prefix
@@ -493,8 +516,7 @@ def _parse_official_row(row: dict, location: str, image_root: str, data_dir: str
         raise BadRowError("missing_file", location, "subDirectory_filePath is empty")
     guard.check_listed(relative_path, location)
     path = os.path.join(image_root, relative_path)
-    guard.check(path, location)
-    if not os.path.isfile(path):
+    if not guard.is_file(path, location):
         raise BadRowError("missing_file", location, f"image {_relative(path, data_dir)!r} does not exist")
     return FaceRecord(
         image=path,
