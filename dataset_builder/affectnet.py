@@ -902,11 +902,11 @@ def read_affectnet(
 
 __all__ = [
     "CLASS_ALIASES",
-    "DataDirGuard",
     "EXPRESSION_CODES",
     "LAYOUTS",
     "OFFICIAL_COLUMNS",
     "SKIPPED_EXPRESSION_CODES",
+    "DataDirGuard",
     "StratifiedHoldout",
     "check_layout",
     "detect_layout",
