@@ -13,7 +13,11 @@ Three layouts are understood, detected automatically (`detect_layout`) or forced
 Readers are generators: they walk the annotation files row by row and yield a record holding the image path and
 the face box; no pixel is decoded here (`face_images.load_face`/`encode_face` do that, once per record). Every bad
 row is skipped and counted by reason in a caller-supplied `collections.Counter`, or raised as a `BadRowError`
-naming the file and line when `strict=True`. Folder and YOLO class names are matched through
+naming the file and line when `strict=True`.
+
+A file list is untrusted input (a built dataset may be pushed to the Hub): a row naming a file outside `data_dir`
+(an absolute path, a `..` step, or a symlink whose target lies outside) is never read and is counted as
+`outside_data_dir` (`DataDirGuard`). Folder and YOLO class names are matched through
 `emotifusion_hf.labels.LABEL_ALIASES`.
 
 Split mapping: the official `validation.csv` becomes `test` (as the literature reports) and `validation` is a
@@ -27,6 +31,7 @@ import logging
 import math
 import os
 import random
+import stat
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
@@ -305,6 +310,70 @@ def _printable(name: str) -> str:
     return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+class DataDirGuard:
+    """
+    Keeps every file a reader opens inside `data_dir`: an absolute path or a `..` step in a listed path, and a file
+    or folder symlink whose target lies outside `data_dir`, become an `outside_data_dir` `BadRowError`.
+
+    Resolving a path costs a system call per component, so each folder is resolved once (cached) and only the file
+    itself is checked for being a link (one `lstat`) on every row.
+    """
+
+    def __init__(self, data_dir: str):
+        self.data_dir = data_dir
+        real_root = os.path.realpath(data_dir)
+        self._prefix = real_root if real_root.endswith(os.sep) else real_root + os.sep
+        self._folders: dict[str, bool] = {}
+
+    def check_listed(self, listed: str, location: str) -> None:
+        """Refuse a path as written in a file list: absolute (POSIX, Windows drive or UNC), or stepping up with
+        `..`."""
+        if listed[:1] in ("/", "\\") or listed[1:2] == ":" or os.path.isabs(listed):
+            raise BadRowError("outside_data_dir", location, f"absolute path {listed!r}; paths must be relative")
+        if ".." in listed and ".." in listed.replace("\\", "/").split("/"):
+            raise BadRowError("outside_data_dir", location, f"path {listed!r} steps out with '..'")
+
+    def is_file(self, path: str, location: str) -> bool:
+        """`check(path)`, then whether `path` is a regular file (or a link to one), with the one `lstat` the check
+        needs rather than a second `stat`."""
+        self._check_folder(path, location)
+        try:
+            mode = os.lstat(path).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        if not stat.S_ISLNK(mode):
+            return stat.S_ISREG(mode)
+        self._check_link(path, location)
+        return os.path.isfile(path)
+
+    def check(self, path: str, location: str) -> None:
+        """Refuse `path` when it (or a folder on the way) resolves outside `data_dir`; a missing file passes
+        (the caller reports it as missing)."""
+        self._check_folder(path, location)
+        if os.path.islink(path):
+            self._check_link(path, location)
+
+    def _check_folder(self, path: str, location: str) -> None:
+        folder = os.path.dirname(path)
+        inside = self._folders.get(folder)
+        if inside is None:
+            inside = self._inside(os.path.realpath(folder))
+            self._folders[folder] = inside
+        if not inside:
+            self._refuse(path, location)
+
+    def _check_link(self, path: str, location: str) -> None:
+        if not self._inside(os.path.realpath(path)):
+            self._refuse(path, location)
+
+    def _refuse(self, path: str, location: str):
+        shown = _relative(path, self.data_dir)
+        raise BadRowError("outside_data_dir", location, f"{shown!r} resolves outside the data folder {self.data_dir!r}")
+
+    def _inside(self, real_path: str) -> bool:
+        return real_path.startswith(self._prefix) or real_path + os.sep == self._prefix
+
+
 class _RowSink:
     """Applies the skip policy: count a bad row under its reason, or raise it when strict."""
 
@@ -357,8 +426,10 @@ def read_official(
     image_root = next((folder for folder in image_dirs if os.path.isdir(folder)), data_dir)
     passes = _plan_passes(sources, wanted, validation_fraction, test_fraction, seed)
 
+    guard = DataDirGuard(data_dir)
+
     def rows(source_split, csv_path, sink):
-        return _read_official_csv(csv_path, data_dir, image_root, sink)
+        return _read_official_csv(csv_path, data_dir, image_root, guard, sink)
 
     return _stream(passes, rows, skipped, strict, wanted)
 
@@ -389,7 +460,9 @@ def _stream(passes: list, rows, skipped: Counter | None, strict: bool, wanted: s
                 yield record if record.split == split else replace(record, split=split)
 
 
-def _read_official_csv(csv_path: str, data_dir: str, image_root: str, sink: _RowSink) -> Iterator[FaceRecord]:
+def _read_official_csv(
+    csv_path: str, data_dir: str, image_root: str, guard: DataDirGuard, sink: _RowSink
+) -> Iterator[FaceRecord]:
     name = _relative(csv_path, data_dir)
     with open(csv_path, newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
@@ -405,7 +478,7 @@ def _read_official_csv(csv_path: str, data_dir: str, image_root: str, sink: _Row
             for row in reader:
                 location = f"{name}:{reader.line_num}"
                 try:
-                    yield _parse_official_row(row, location, image_root, data_dir)
+                    yield _parse_official_row(row, location, image_root, data_dir, guard)
                 except BadRowError as error:
                     sink.reject(error)
 
@@ -423,7 +496,7 @@ def _csv_errors_named(name: str, reader: csv.DictReader):
         raise ValueError(f"{name}:{reader.reader.line_num}: malformed CSV ({error}).") from None
 
 
-def _parse_official_row(row: dict, location: str, image_root: str, data_dir: str) -> FaceRecord:
+def _parse_official_row(row: dict, location: str, image_root: str, data_dir: str, guard: DataDirGuard) -> FaceRecord:
     if None in row:
         raise BadRowError("bad_number", location, f"the row has more fields than the header: {row[None]!r}")
     code = _parse_int(row["expression"], "expression", location)
@@ -441,8 +514,9 @@ def _parse_official_row(row: dict, location: str, image_root: str, data_dir: str
     relative_path = (row["subDirectory_filePath"] or "").strip()
     if not relative_path:
         raise BadRowError("missing_file", location, "subDirectory_filePath is empty")
+    guard.check_listed(relative_path, location)
     path = os.path.join(image_root, relative_path)
-    if not os.path.isfile(path):
+    if not guard.is_file(path, location):
         raise BadRowError("missing_file", location, f"image {_relative(path, data_dir)!r} does not exist")
     return FaceRecord(
         image=path,
@@ -507,10 +581,11 @@ def read_folders(
     wanted = set(_check_splits(splits))
     class_dirs = {split: _class_folders(root, data_dir) for split, root in _folder_split_roots(data_dir).items()}
     passes = _plan_passes(class_dirs, wanted, validation_fraction, test_fraction, seed)
+    guard = DataDirGuard(data_dir)
 
     def rows(source_split, folders, sink):
         for folder, label in folders:
-            yield from _read_class_folder(folder, label, data_dir, source_split, sink)
+            yield from _read_class_folder(folder, label, data_dir, source_split, guard, sink)
 
     return _stream(passes, rows, skipped, strict, wanted)
 
@@ -538,9 +613,16 @@ def _class_folders(root: str, data_dir: str) -> list[tuple[str, int]]:
     return folders
 
 
-def _read_class_folder(folder: str, label: int, data_dir: str, split: str, sink: _RowSink) -> Iterator[FaceRecord]:
+def _read_class_folder(
+    folder: str, label: int, data_dir: str, split: str, guard: DataDirGuard, sink: _RowSink
+) -> Iterator[FaceRecord]:
     for path in _walk_files(folder):
         relative_path = _relative(path, data_dir)
+        try:
+            guard.check(path, relative_path)
+        except BadRowError as error:
+            sink.reject(error)
+            continue
         if not path.lower().endswith(IMAGE_EXTENSIONS):
             sink.reject(BadRowError("unsupported_file", relative_path, "not an image file (by its extension)"))
             continue
@@ -666,47 +748,64 @@ def read_yolo(
         )
     passes = _plan_passes(split_dirs, wanted, validation_fraction, test_fraction, seed)
 
+    guard = DataDirGuard(data_dir)
+
     def rows(source_split, folders, sink):
         images_dir, labels_dir = folders
-        return _read_yolo_split(data_dir, images_dir, labels_dir, names, source_split, sink)
+        return _read_yolo_split(data_dir, images_dir, labels_dir, names, source_split, guard, sink)
 
     return _stream(passes, rows, skipped, strict, wanted)
 
 
-def _read_yolo_split(data_dir, images_dir, labels_dir, names, split, sink) -> Iterator[FaceRecord]:
-    images = _index_yolo_images(data_dir, images_dir, sink)
+def _read_yolo_split(data_dir, images_dir, labels_dir, names, split, guard, sink) -> Iterator[FaceRecord]:
+    images = _index_yolo_images(data_dir, images_dir, guard, sink)
     labelled = set()
     for label_path in _walk_files(labels_dir) if os.path.isdir(labels_dir) else ():
         if label_path.endswith(".cache"):
             continue  # Ultralytics' own index of the folder, not annotations
+        stem = os.path.splitext(os.path.relpath(label_path, labels_dir))[0]
+        try:
+            guard.check(label_path, _relative(label_path, data_dir))
+        except BadRowError as error:
+            sink.reject(error)
+            labelled.add(stem)  # its image is not counted again as missing a label file
+            continue
         if not label_path.endswith(".txt"):
             sink.reject(BadRowError("unsupported_file", _relative(label_path, data_dir), "not a .txt label file"))
             continue
-        stem = os.path.splitext(os.path.relpath(label_path, labels_dir))[0]
         labelled.add(stem)
         if stem not in images:
             folder = _relative(images_dir, data_dir)
             detail = f"no image named {stem!r} in {folder!r}"
             sink.reject(BadRowError("missing_file", _relative(label_path, data_dir), detail))
             continue
+        if images[stem] is None:
+            continue  # its image lies outside data_dir, already counted
         yield from _read_yolo_label_file(label_path, images[stem], data_dir, names, split, sink)
     for stem, image_path in images.items():
-        if stem not in labelled:
+        if stem not in labelled and image_path is not None:
             image_id = _relative(image_path, data_dir)
             sink.reject(BadRowError("missing_label_file", image_id, "the image has no label file"))
 
 
-def _index_yolo_images(data_dir: str, images_dir: str, sink: _RowSink) -> dict[str, str]:
-    """Stem -> image path for one images folder (label files name their image by stem only): memory grows with the
-    file names of one folder, not with the images."""
-    images: dict[str, str] = {}
+def _index_yolo_images(data_dir: str, images_dir: str, guard: DataDirGuard, sink: _RowSink) -> dict[str, str | None]:
+    """Stem -> image path for one images folder (label files name their image by stem only), `None` for an image
+    refused as outside `data_dir`: memory grows with the file names of one folder, not with the images."""
+    images: dict[str, str | None] = {}
     for path in _walk_files(images_dir):
         relative_path = _relative(path, data_dir)
+        stem = os.path.splitext(os.path.relpath(path, images_dir))[0]
+        try:
+            guard.check(path, relative_path)
+        except BadRowError as error:
+            # Counted here, once: its label file is then passed over rather than counted again as missing_file.
+            sink.reject(error)
+            images.setdefault(stem, None)
+            continue
         if not path.lower().endswith(IMAGE_EXTENSIONS):
             sink.reject(BadRowError("unsupported_file", relative_path, "not an image file (by extension)"))
             continue
-        stem = os.path.splitext(os.path.relpath(path, images_dir))[0]
-        if stem in images:
+        if images.get(stem) is not None:
             other = _relative(images[stem], data_dir)
             sink.reject(BadRowError("duplicate_image", relative_path, f"{other!r} has the same stem {stem!r}"))
             continue
@@ -807,6 +906,7 @@ __all__ = [
     "LAYOUTS",
     "OFFICIAL_COLUMNS",
     "SKIPPED_EXPRESSION_CODES",
+    "DataDirGuard",
     "StratifiedHoldout",
     "check_layout",
     "detect_layout",

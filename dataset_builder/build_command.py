@@ -45,6 +45,9 @@ def add_build_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="Replace --output if it exists.")
     _add_dialogue_arguments(parser)
     parser.add_argument("--num-proc", type=int, default=None, help="Processes decoding faces, and for save_to_disk.")
+    parser.add_argument(
+        "--num-shards", type=int, default=None, help="Write each split as this many Arrow shards (big builds)."
+    )
     parser.add_argument("--push-to-hub", default=None, metavar="REPO", help="Also upload as parquet to this Hub repo.")
     parser.add_argument("--private", action="store_true", help="With --push-to-hub: create a private repo.")
 
@@ -116,6 +119,7 @@ def run_build(args: argparse.Namespace) -> dict:
             cache_dir=cache_dir,
             overwrite=True,
             num_proc=args.num_proc,
+            num_shards=args.num_shards,
             return_report=True,
             **config_kwargs_from_args(args),
         )

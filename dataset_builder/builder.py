@@ -346,6 +346,7 @@ def build_dataset(
     cache_dir: str | None = None,
     overwrite: bool | None = None,
     num_proc: int | None = None,
+    num_shards: int | None = None,
     return_report: bool = False,
     **config_kwargs,
 ):
@@ -363,6 +364,8 @@ def build_dataset(
             `dataset_dict.json`) and refuses anything else.
         num_proc (`int`, *optional*): processes decoding AffectNet faces while the rows are paired and written
             (`download_and_prepare(num_proc=...)`), and for `save_to_disk`.
+        num_shards (`int`, *optional*): with `output_dir`, write each split as this many Arrow shards (fewer for a
+            split with fewer rows), which training memory-maps and the processes of a launch read in parts.
         return_report (`bool`): return `(dataset, report)` instead of the dataset.
         config_kwargs: `EmotiFusionBuilderConfig` fields (`data_dir`, `layout`, `seed`, `agreement`, `per_class`,
             ...); `None` values keep the defaults.
@@ -388,7 +391,7 @@ def build_dataset(
     _check_every_split_has_rows(report, builder.config.data_dir)
     dataset = builder.as_dataset()
     if output_dir is not None:
-        save_atomically(dataset, report, output_dir, num_proc=num_proc)
+        save_atomically(dataset, report, output_dir, num_proc=num_proc, num_shards=num_shards)
         dataset = datasets.load_from_disk(output_dir)
     return (dataset, report) if return_report else dataset
 
@@ -403,11 +406,19 @@ def _check_every_split_has_rows(report: dict, data_dir: str | None) -> None:
         )
 
 
-def save_atomically(dataset: datasets.DatasetDict, report: dict, output_dir: str, num_proc: int | None = None) -> None:
+def save_atomically(dataset: datasets.DatasetDict, report: dict, output_dir: str, num_proc: int | None = None,
+                    num_shards: int | None = None) -> None:
     """`save_to_disk` plus `build_report.json`, written beside `output_dir` and swapped in when complete: a save
-    killed midway leaves the previous build (or nothing) at `output_dir`, never half a dataset."""
+    killed midway leaves the previous build (or nothing) at `output_dir`, never half a dataset. With `num_shards`,
+    each split is written as that many Arrow shards (at most one per row), copied from the memory-mapped build
+    one shard at a time, so no split is ever held in memory."""
+    if num_shards is not None and (not isinstance(num_shards, int) or num_shards < 1):
+        raise ValueError(f"num_shards must be a positive integer, got {num_shards!r}.")
+    shards = {name: min(num_shards, max(split.num_rows, 1)) for name, split in dataset.items()} if num_shards else None
     with staged_directory(output_dir) as staging:
-        dataset.save_to_disk(str(staging), num_proc=num_proc)
+        # datasets refuses num_proc and num_shards together unless num_shards >= num_proc: let the shards decide.
+        processes = num_proc if shards is None or all(count >= (num_proc or 1) for count in shards.values()) else None
+        dataset.save_to_disk(str(staging), num_proc=processes, num_shards=shards)
         with open(staging / BUILD_REPORT_FILE, "w", encoding="utf-8") as handle:
             json.dump(report, handle, indent=2)
 

@@ -27,6 +27,7 @@ SKIP_REASONS = (
     "no_face",
     "unsupported_file",
     "duplicate_image",
+    "outside_data_dir",
 )
 
 

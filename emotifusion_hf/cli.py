@@ -72,8 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--model", required=True, help="checkpoint folder or Hub id")
     predict.add_argument("--image", default=None, help="face image file")
     predict.add_argument("--text", default=None, help="the utterance or dialogue (turns separated by ' || ')")
-    predict.add_argument("--inputs", default=None, help="batch mode: a .jsonl or .csv file with image/text columns")
-    predict.add_argument("--output", default=None, help="batch mode: the .jsonl file to write (default: stdout)")
+    predict.add_argument("--inputs", default=None, help="batch mode: a .jsonl/.csv file with image/text columns; with "
+                         "--output OUT_DIR also .parquet, a folder of them or a saved datasets folder")
+    predict.add_argument("--output", default=None, help="batch mode: the .jsonl file to write (default: stdout), or "
+                         "a folder of parts (part-<rank>-*.jsonl + manifest.json; resumable; shared by the processes "
+                         "of `accelerate launch`)")
+    predict.add_argument("--part-size", type=_positive_int, default=None,
+                         help="with --output OUT_DIR: rows per part file, the unit of sharing and resuming (10000)")
     predict.add_argument("--top-k", type=_positive_int, default=None)
     predict.add_argument("--detect-face", action="store_true", help="crop the largest face found by OpenCV")
     predict.add_argument("--batch-size", type=_positive_int, default=16)

@@ -187,6 +187,15 @@ def run_predict(args) -> int:
     if args.inputs:
         if args.image or args.text:
             raise ValueError("Use either --inputs (batch mode) or --image/--text, not both.")
+        from .batch_inference import (
+            check_single_file_request,
+            run_batch_predict,
+            wants_output_folder,
+        )
+
+        if wants_output_folder(args.output):
+            return run_batch_predict(args, pipe_kwargs, calibration_images)
+        check_single_file_request(args.inputs)
         rows = read_inputs(args.inputs)
         pipe = load_pipeline(args.model, args.device, args.quantize, calibration_images)
         output = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout

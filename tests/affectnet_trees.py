@@ -1,4 +1,5 @@
-"""JPEG stand-ins and small AffectNet-layout trees written inside the tests (official CSV and YOLO), with images that decode."""
+"""JPEG stand-ins and small AffectNet-layout trees written inside the tests (official CSV, class folders and YOLO),
+with images that decode."""
 
 import csv
 import io
@@ -38,6 +39,13 @@ def official_tree(root, rows, header=OFFICIAL_COLUMNS, raw: bytes | None = None)
     return root
 
 
+def folder_tree(root, classes=("anger", "happy", "sad")):
+    """`<class>/face.jpg` for each of `classes`: the class-folder layout without split folders."""
+    for index, name in enumerate(classes):
+        write_jpeg(root / name / "face.jpg", colour=(index * 60, 90, 90))
+    return root
+
+
 def yolo_tree(root, labels: dict[str, bytes], data_yaml: str = YOLO_NAMES):
     """`images/<stem>.jpg` + `labels/<stem>.txt` for each entry of `labels`, and a data.yaml."""
     (root / "labels").mkdir(parents=True)
@@ -48,4 +56,4 @@ def yolo_tree(root, labels: dict[str, bytes], data_yaml: str = YOLO_NAMES):
     return root
 
 
-__all__ = ["YOLO_NAMES", "official_tree", "write_jpeg", "yolo_tree"]
+__all__ = ["YOLO_NAMES", "folder_tree", "official_tree", "write_jpeg", "yolo_tree"]

@@ -3,9 +3,10 @@
 from collections import Counter
 
 import pytest
-from affectnet_trees import official_tree, yolo_tree
+from affectnet_trees import folder_tree, official_tree, write_jpeg, yolo_tree
 
 from dataset_builder.affectnet import OFFICIAL_COLUMNS, read_affectnet
+from dataset_builder.builder import build_dataset
 from dataset_builder.face_images import load_face
 from dataset_builder.records import BadRowError
 
@@ -40,7 +41,7 @@ def test_official_csv_bad_rows_are_counted_by_reason(tmp_path):
         ["0/face.jpg", "4", "2", "40", "32", "1;2", "", "0", "0"],  # missing expression code
         ["0/face.jpg", "4", "2"],  # short row
         _row(0) + ["surplus"],  # extra field
-        _row(4, path="../../outside.jpg"),  # a file that is not there
+        _row(4, path="4/absent.jpg"),  # a file that is not there
     ]
     records, skipped = _read(official_tree(tmp_path / "tree", GOOD_ROWS + bad_rows))
     assert skipped == {"bad_number": 8, "empty_box": 1, "unknown_label": 2, "missing_file": 1}
@@ -130,3 +131,78 @@ def test_bad_data_yaml_is_an_error_naming_it(tmp_path, data_yaml, message):
     with pytest.raises(ValueError, match=message) as raised:
         _read(tree)
     assert "data.yaml" in str(raised.value)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Paths leaving the data folder: refused in every layout, counted as outside_data_dir
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _outside(tmp_path):
+    """A real, decodable image and a folder of them outside the data tree: reading either would leak it."""
+    secret = write_jpeg(tmp_path / "private" / "secret.jpg")
+    write_jpeg(tmp_path / "private" / "faces" / "face.jpg")
+    return secret, tmp_path / "private" / "faces"
+
+
+def _official_with_escapes(tmp_path):
+    secret, secret_folder = _outside(tmp_path)
+    images = tmp_path / "tree" / "Manually_Annotated_Images"
+    escaping_rows = [
+        _row(1, path="../../private/secret.jpg"),  # steps out with ..
+        _row(1, path="0/../1/face.jpg"),  # a .. step, even one that lands inside, is refused
+        _row(1, path=str(secret)),  # absolute
+        _row(1, path="C:/private/secret.jpg"),  # a Windows drive path
+        _row(1, path="1/link.jpg"),  # a file symlink pointing outside
+        _row(1, path="linked/face.jpg"),  # a folder symlink pointing outside
+    ]
+    tree = official_tree(tmp_path / "tree", GOOD_ROWS + escaping_rows + [_row(2, path="2/alias.jpg")])
+    (images / "1" / "link.jpg").symlink_to(secret)
+    (images / "linked").symlink_to(secret_folder, target_is_directory=True)
+    (images / "2" / "alias.jpg").symlink_to(images / "2" / "face.jpg")  # a link that stays inside is fine
+    return tree, len(escaping_rows)
+
+
+def test_official_rows_leaving_the_data_folder_are_counted_not_read(tmp_path):
+    tree, escaping = _official_with_escapes(tmp_path)
+    records, skipped = _read(tree)
+    assert skipped == {"outside_data_dir": escaping}
+    assert len(records) == len(GOOD_ROWS) + 1
+    assert not any("private" in str(record.image) or ".." in record.source_id for record in records)
+
+
+def test_strict_stops_at_the_first_path_leaving_the_data_folder_naming_file_and_line(tmp_path):
+    tree, _ = _official_with_escapes(tmp_path)
+    with pytest.raises(BadRowError, match=r"training\.csv:18: .*steps out") as raised:
+        _read(tree, strict=True)
+    assert raised.value.reason == "outside_data_dir"
+
+
+def test_folder_and_yolo_links_leaving_the_data_folder_are_counted_not_read(tmp_path):
+    secret, secret_folder = _outside(tmp_path)
+    folders = folder_tree(tmp_path / "folders", classes=("anger", "happy"))
+    (folders / "happy" / "link.jpg").symlink_to(secret)
+    (folders / "sad").symlink_to(secret_folder, target_is_directory=True)  # a whole class folder outside
+    records, skipped = _read(folders, validation_fraction=0.0, test_fraction=0.0)
+    assert skipped == {"outside_data_dir": 2}
+    assert {record.label_name for record in records} == {"anger", "happy"}
+
+    yolo = yolo_tree(tmp_path / "yolo", {"kept": b"1 0.5 0.5 0.4 0.5\n", "leaked": b"1 0.5 0.5 0.4 0.5\n"})
+    (yolo / "images" / "leaked.jpg").unlink()
+    (yolo / "images" / "leaked.jpg").symlink_to(secret)
+    (yolo / "labels" / "stolen.txt").symlink_to(tmp_path / "private" / "labels.txt")
+    (tmp_path / "private" / "labels.txt").write_text("1 0.5 0.5 0.4 0.5\n")
+    write_jpeg(yolo / "images" / "stolen.jpg")
+    records, skipped = _read(yolo, validation_fraction=0.0, test_fraction=0.0)
+    # The refused image is counted once (its label file is not counted again as missing its image).
+    assert skipped == {"outside_data_dir": 2}
+    assert [record.source_id for record in records] == ["images/kept.jpg#0"]
+
+
+def test_build_report_counts_paths_leaving_the_data_folder_and_strict_build_names_the_row(tmp_path):
+    tree, escaping = _official_with_escapes(tmp_path)
+    common = {"data_dir": str(tree), "cache_dir": str(tmp_path / "cache"), "test_fraction": 0.2}
+    _, report = build_dataset("affectnet", return_report=True, **common)
+    assert report["skipped"] == {"outside_data_dir": escaping}
+    with pytest.raises(BadRowError, match=r"training\.csv:18"):
+        build_dataset("affectnet", strict=True, **common)

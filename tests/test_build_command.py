@@ -157,3 +157,17 @@ def test_build_skips_broken_images_and_odd_file_names(tmp_path, bad_files):
     image_ids = [image_id for split in dataset.values() for image_id in split["image_id"]]
     assert "train/happy/caf\\xe9.jpg" in image_ids
     assert sum(report["kept_total"].values()) == 6 * 2 + 1 + 2 * 2
+
+
+def test_num_shards_writes_each_split_as_that_many_memory_mapped_shards(tmp_path):
+    output = tmp_path / "sharded"
+    arguments = ["build", "--source", "demo", "--per-class", "2", "--eval-per-class", "1", "--image-size", "32"]
+    assert dataset_builder_main([*arguments, "--output", str(output), "--num-shards", "3"]) == 0
+    # train has 16 rows: 3 shards; validation and test have 8 rows: 3 shards too.
+    for split in ("train", "validation", "test"):
+        assert len(list((output / split).glob("data-*-of-00003.arrow"))) == 3, split
+    dataset = datasets.load_from_disk(str(output))
+    assert dataset["train"].num_rows == 16 and len(dataset["train"].cache_files) == 3
+    assert len(set(dataset["train"]["image_id"])) == 16  # every row once across the shards
+    assert json.loads((output / "build_report.json").read_text())["kept_total"]["train"] == 16
+    assert dataset_builder_main([*arguments, "--output", str(tmp_path / "bad"), "--num-shards", "0"]) != 0

@@ -356,9 +356,10 @@ def test_killed_and_resumed_run_ends_with_the_unbroken_weights(tmp_path, dataset
 
 
 @pytest.mark.slow
-def test_two_process_launch(tmp_path, dataset_dir, minilm_dir):
+def test_two_process_launch_resumed_by_one_process(tmp_path, dataset_dir, minilm_dir):
     config = _write_config(tmp_path / "c.yaml", dataset_dir, minilm_dir, do_eval=False, calibrate_temperature=False,
-                           max_steps=2, per_device_train_batch_size=4, freeze_backbones_steps=1)
+                           max_steps=2, per_device_train_batch_size=4, freeze_backbones_steps=1,
+                           save_strategy="steps", save_steps=2)
     # `accelerate launch --cpu` starts one process unless MPI is set up; the shipped CPU DDP config goes through
     # torchrun, which runs the processes on CPU with gloo when there is no GPU.
     command = [os.path.join(os.path.dirname(sys.executable), "accelerate"), "launch",
@@ -371,6 +372,12 @@ def test_two_process_launch(tmp_path, dataset_dir, minilm_dir):
     assert "world size: 2" in log
     assert "process rank: 1" in log
     assert os.path.isfile(tmp_path / "ddp" / "model.safetensors")
+    # The checkpoint the two processes wrote resumes in one process (N -> M) and training carries on from its step.
+    assert os.path.isdir(tmp_path / "ddp" / "checkpoint-2")
+    train_module.main([config, "--output_dir", str(tmp_path / "ddp"), "--max_steps", "4",
+                       "--resume_from_checkpoint", "true"])
+    with open(tmp_path / "ddp" / "trainer_state.json") as handle:
+        assert json.load(handle)["global_step"] == 4
 
 
 def test_push_to_hub_through_training_arguments(tmp_path, dataset_dir, minilm_dir):

@@ -282,7 +282,10 @@ def adjust_training_arguments(training_args: TrainingArguments, model_args: Mode
     - `dataloader_pin_memory` -> False without CUDA: pinned memory only speeds up copies to a GPU, and torch warns
       about it on every DataLoader otherwise;
     - `ddp_find_unused_parameters` -> True (unless set) when training starts with frozen backbones: they produce no
-      gradients, which DDP must be told to expect.
+      gradients, which DDP must be told to expect;
+    - `dataloader_drop_last` -> True with several processes: accelerate would otherwise complete the last uneven
+      batches of an epoch with samples already seen in it; dropped instead (fewer than processes x batch size, other
+      ones each epoch), no sample is seen twice per epoch.
 
     Returns `{argument: (given, now)}` for the arguments changed.
     """
@@ -305,6 +308,8 @@ def adjust_training_arguments(training_args: TrainingArguments, model_args: Mode
     frozen_at_start = training_args.do_train and model_args.freeze_backbones_steps > 0
     if frozen_at_start and training_args.ddp_find_unused_parameters is None:
         change("ddp_find_unused_parameters", True, "frozen backbones produce no gradients at first")
+    if training_args.world_size > 1:
+        change("dataloader_drop_last", True, "no sample seen twice per epoch across the processes")
     return changes
 
 
