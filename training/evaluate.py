@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from emotifusion_hf import EMOTIONS
+from emotifusion_hf.model_source import hub_load_error, resolve_checkpoint
 from emotifusion_hf.eval_report import (
     AGREEMENT_LEVELS,
     AS_PAIRED,
@@ -68,10 +69,14 @@ def load_checkpoint(model_path: str, device: str | torch.device | None = None):
     """`(model, processor)` of a checkpoint, loaded the way its users load it: as remote code."""
     from transformers import AutoModel, AutoProcessor
 
-    if os.path.sep in str(model_path) and not os.path.isdir(model_path):
-        raise FileNotFoundError(f"Checkpoint folder not found: {model_path}")
-    model = AutoModel.from_pretrained(model_path, trust_remote_code=True)
-    processor = AutoProcessor.from_pretrained(model_path, trust_remote_code=True)
+    model_path = resolve_checkpoint(model_path)
+    try:
+        model = AutoModel.from_pretrained(model_path, trust_remote_code=True)
+        processor = AutoProcessor.from_pretrained(model_path, trust_remote_code=True)
+    except OSError as error:
+        if os.path.isdir(model_path):
+            raise
+        raise hub_load_error(model_path, error) from None
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     return model.to(device).eval(), processor
 
