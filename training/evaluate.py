@@ -284,6 +284,8 @@ def evaluate_checkpoint(model_path: str, data, split: str = "test", output_dir: 
     (default: the checkpoint folder). `data` is a dataset folder or a loaded `DatasetDict`."""
     if batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {batch_size}.")
+    if model is None or processor is None:
+        resolve_checkpoint(model_path)  # a missing model fails before the data is read
     dataset = load_dataset_dir(data) if isinstance(data, (str, os.PathLike)) else data
     if split not in dataset:
         raise ValueError(f"The dataset has no `{split}` split (it has {list(dataset)}).")
