@@ -30,7 +30,8 @@ from .augment import FaceDialogueCollator
 from .callbacks import EpochCallback, FreezeBackbonesCallback
 from .data import load_training_data, select_splits, with_transforms
 from .metrics import compute_metrics
-from .model_setup import build_model_and_processor, class_weights_for, log_parameter_counts
+from .arguments import SetupError
+from .model_setup import build_model_and_processor, check_pretrained_sources, class_weights_for, log_parameter_counts
 from .sampler import inverse_frequency_weights
 from .text_backbone import resolve_text_backbone
 from .text_cache import attach_text_feature_cache
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
     setup_logging(training_args)
     push_to_hub = training_args.push_to_hub  # done here once the checkpoint is saved, not by the Trainer
     adjust_training_arguments(training_args, model_args)
+    check_pretrained_sources(model_args)  # a missing backbone is found before the data is read
     set_seed(training_args.seed)
 
     # ------------------------------------------------------------------------------------------------ data
@@ -260,8 +262,19 @@ def push_final_checkpoint(training_args: TrainingArguments) -> None:
     logger.info(f"pushed {training_args.output_dir} to {commit.commit_url}")
 
 
-__all__ = ["main"]
+def command_line(argv: list[str] | None = None) -> int:
+    """`python -m training.train`: a problem with the arguments, the config or a pretrained source is one line on
+    stderr (exit status 2 for the arguments and config, 1 otherwise); errors during training keep their traceback."""
+    try:
+        main(argv)
+    except SetupError as error:
+        print(f"python -m training.train: error: {error}", file=sys.stderr)
+        return error.exit_status
+    return 0
+
+
+__all__ = ["command_line", "main"]
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(command_line())
