@@ -24,7 +24,9 @@ import sys
 
 _AUTO_MODULE = "transformers.models.auto"
 _PACKAGE = __name__.rpartition(".")[0]
-_state = {"registered": False, "registering": False}
+# `loading`: how many watched modules are executing right now (nested imports); the registration is tried only when
+# the outermost one finishes, so a long chain of transformers imports costs one check, not one per module.
+_state = {"registered": False, "registering": False, "loading": 0}
 
 
 def register() -> None:
@@ -114,8 +116,13 @@ class _NotifyingLoader(importlib.abc.Loader):
         return self._loader.create_module(spec)
 
     def exec_module(self, module):
-        self._loader.exec_module(module)
-        _register_when_ready(module.__name__)
+        _state["loading"] += 1
+        try:
+            self._loader.exec_module(module)
+        finally:
+            _state["loading"] -= 1
+        if _state["loading"] == 0:
+            _register_when_ready(module.__name__)
 
     def __getattr__(self, name):
         return getattr(self._loader, name)
