@@ -192,14 +192,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _quiet_libraries(verbose: bool) -> None:
-    """Without --verbose, transformers prints neither its progress bars ("Loading weights") nor its warnings."""
+    """Without --verbose, transformers prints no progress bars ("Loading weights") and no info logs; its warnings
+    (weights missing from a checkpoint, ...) still show."""
     from transformers.utils import logging as transformers_logging
 
     if verbose:
         transformers_logging.set_verbosity_info()
         transformers_logging.enable_progress_bar()
     else:
-        transformers_logging.set_verbosity_error()
+        transformers_logging.set_verbosity_warning()
         transformers_logging.disable_progress_bar()
 
 
