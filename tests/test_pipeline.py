@@ -115,7 +115,7 @@ def test_batched_results_equal_single_results_and_batches_are_one_call(pipe, fac
         ({"image": b"garbage bytes"}, OSError, "Cannot read"),
         ({"image": np.full((8, 8, 3), np.nan)}, ValueError, "NaN"),
         ({"picture": "x.jpg"}, ValueError, "unknown key"),
-        ("just a string", TypeError, "dict"),
+        (7, TypeError, "dict"),
     ],
 )
 def test_bad_input_is_a_clear_error(pipe, bad, error, message):
