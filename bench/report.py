@@ -96,7 +96,9 @@ def text_transfer_table(results: dict) -> list[str]:
 def write_benchmarks_markdown(results: dict, results_path: str, markdown_path: str = "BENCHMARKS.md") -> None:
     """Replace the generated block of BENCHMARKS.md with the table of `results`."""
     path = Path(markdown_path)
-    block = f"{START}\n{results_table(results)}\n\nRaw results: `{os.path.relpath(results_path)}`.\n{END}"
+    # The results file named relative to the table, so the link holds wherever the command was started.
+    raw = os.path.relpath(os.path.abspath(results_path), os.path.dirname(os.path.abspath(path)))
+    block = f"{START}\n{results_table(results)}\n\nRaw results: `{raw}`.\n{END}"
     text = path.read_text() if path.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
     if START in text and END in text:
         text = text[: text.index(START)] + block + text[text.index(END) + len(END):]

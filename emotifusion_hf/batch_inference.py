@@ -463,6 +463,7 @@ def run_batch_predict(args, pipe_kwargs: dict, calibration_images=None, pipe=Non
     from accelerate.utils import gather_object
 
     gathered = gather_object([new_parts])
+    failed_rows = 0
     if state.is_main_process:
         merged = {part: entry for entry_map in gathered for part, entry in entry_map.items()}
         manifest = finalize_manifest(output, manifest, merged)
@@ -472,8 +473,12 @@ def run_batch_predict(args, pipe_kwargs: dict, calibration_images=None, pipe=Non
             f"failed ({os.path.join(output, MANIFEST_FILE)})",
             file=sys.stderr,
         )
+        failed_rows = manifest["rows_failed"]
     state.wait_for_everyone()
-    return 0
+    # One process: as with a single output file, any failed row makes the exit status 1 (the other rows are still
+    # written). Under a launcher every process exits 0 and the failed rows are counted in the summary line and the
+    # manifest: torch's launcher takes any non-zero status for a crash and stops the other processes.
+    return 1 if failed_rows and state.num_processes == 1 else 0
 
 
 def _answer_parts(pipe, manifest: dict, parts: list[int], rank: int, output: str, batch_size: int,

@@ -73,6 +73,9 @@ class EmotionFusionPipeline(Pipeline):
     Inputs: `pipe({"image": ..., "text": ...})`, `pipe(image=..., text=...)`, or a list of such dicts (processed
     `batch_size` at a time: one processor call and one forward per batch). An image is a file path, bytes, a PIL
     image, a numpy array or a tensor; a text is a string or a list of turns. Either may be `None`, not both.
+    As in transformers' own pipelines, a bare input is one modality: a string (`pipe("I am so happy")`) is a text
+    alone, a PIL image, numpy array or tensor an image alone (an image file path goes in a dict or `image=`, and a
+    dialogue as `{"text": [turns]}`, since a list is a batch).
 
     Output per input: all eight emotions as `{"label", "score"}`, sorted by score, summing to 1, calibrated with the
     temperature stored in the config (`top_k` keeps the best k). With `return_modalities=True` or
@@ -143,7 +146,7 @@ class EmotionFusionPipeline(Pipeline):
             inputs, single = [{"image": image, "text": text}], True
         elif image is not None or text is not None:
             raise ValueError("Pass either `inputs` or `image=`/`text=`, not both.")
-        elif isinstance(inputs, dict):
+        elif isinstance(inputs, (dict, str, bytes, bytearray)) or _is_bare_image(inputs):
             inputs, single = [inputs], True
         elif isinstance(inputs, (list, tuple)):
             inputs, single = list(inputs), False
@@ -151,8 +154,8 @@ class EmotionFusionPipeline(Pipeline):
                 return []
         else:
             raise TypeError(
-                "emotion-fusion inputs are a dict {'image': ..., 'text': ...}, a list of such dicts, or "
-                f"`image=`/`text=` keywords; got {type(inputs).__name__}."
+                "emotion-fusion inputs are a dict {'image': ..., 'text': ...}, a text string, a PIL image / array / "
+                f"tensor, a list of those, or `image=`/`text=` keywords; got {type(inputs).__name__}."
             )
         samples = [self._check_input(item, index) for index, item in enumerate(inputs)]
 
@@ -174,8 +177,16 @@ class EmotionFusionPipeline(Pipeline):
 
     @staticmethod
     def _check_input(item, index: int) -> dict:
+        if isinstance(item, str):
+            item = {"text": item}
+        elif _is_bare_image(item):
+            item = {"image": item}
+        elif isinstance(item, (bytes, bytearray)):
+            raise TypeError(f"Input {index} is bare bytes, which may be an encoded image or UTF-8 text: pass "
+                            "{'image': ...} or {'text': ...}.")
         if not isinstance(item, dict):
-            raise TypeError(f"Input {index} must be a dict with 'image' and/or 'text', got {type(item).__name__}.")
+            raise TypeError(f"Input {index} must be a dict with 'image' and/or 'text', a text string or an image "
+                            f"(PIL, numpy, tensor), got {type(item).__name__}.")
         unknown = set(item) - _INPUT_KEYS
         if unknown:
             raise ValueError(f"Input {index} has unknown key(s) {sorted(unknown)}; expected 'image' and/or 'text'.")
@@ -275,6 +286,14 @@ class EmotionFusionPipeline(Pipeline):
                 result["face_found"] = model_outputs["face_found"][row]
             results.append(result)
         return results
+
+
+def _is_bare_image(value) -> bool:
+    """A PIL image, numpy array or tensor given without a dict: an image-only input."""
+    import numpy as np
+    from PIL import Image
+
+    return isinstance(value, (Image.Image, np.ndarray, torch.Tensor))
 
 
 def _first_unloadable(samples):

@@ -3,29 +3,36 @@
 import csv
 import json
 import os
+import re
 import sys
 
 from transformers import AutoModel, AutoProcessor
 
 from .image_files import IMAGE_EXTENSIONS
 from .image_processing_emotifusion import is_url
+from .model_source import hub_load_error, resolve_checkpoint
 from .pipeline_emotifusion import EmotionFusionPipeline
 
 
-# On the command line (and in batch files), " || " separates the turns of one dialogue.
+# A convenience of the command line (`--text`) and of CSV cells, which cannot hold a list: " || " separates the turns
+# of one dialogue. Everywhere else (the Python pipeline, JSONL rows) a dialogue is a list of turns and a string is
+# one text, so the same row scores the same by every route.
 CLI_TURN_SEPARATOR = "||"
+INPUT_COLUMNS = ("image", "text", "id")
 
 
 def load_pipeline(model: str, device=None, quantize: bool = False, calibration_images=None) -> EmotionFusionPipeline:
     """The emotion-fusion pipeline of a checkpoint folder or Hub id, on `device` (default: CUDA when available),
     optionally on the quantised fast path (with int8 convolutions calibrated on `calibration_images`)."""
-    if not os.path.isdir(model) and (os.path.sep in model or model.startswith(".")):
-        raise FileNotFoundError(f"Model folder not found: {model!r}")
-    if os.path.isdir(model) and not os.path.isfile(os.path.join(model, "config.json")):
-        raise FileNotFoundError(f"{model!r} is not a checkpoint folder: it has no config.json.")
+    model = resolve_checkpoint(model)
     device = check_device(device)
-    loaded_model = AutoModel.from_pretrained(model)
-    processor = AutoProcessor.from_pretrained(model)
+    try:
+        loaded_model = AutoModel.from_pretrained(model)
+        processor = AutoProcessor.from_pretrained(model)
+    except OSError as error:
+        if os.path.isdir(model):
+            raise
+        raise hub_load_error(model, error) from None
     return EmotionFusionPipeline(
         model=loaded_model,
         processor=processor,
@@ -71,9 +78,10 @@ def check_device(device):
 
 
 def parse_text(text):
-    """CLI text: a plain string, or dialogue turns separated by `||` (`"You're late. || Sorry, the bus."`)."""
+    """`--text` or a CSV cell: a plain string, or dialogue turns separated by `||` (`"You're late. || Sorry, the
+    bus."`). JSONL rows do not go through this: their dialogues are JSON lists."""
     if not isinstance(text, str):
-        return text  # None, a list of turns from a JSONL row, or a wrong type the pipeline names
+        return text  # None, or a wrong type the pipeline names
     if CLI_TURN_SEPARATOR in text:
         return [turn.strip() for turn in text.split(CLI_TURN_SEPARATOR)]
     return text
@@ -93,6 +101,8 @@ def read_inputs(path: str) -> list[dict]:
         raise ValueError(f"Inputs file {path!r} is not UTF-8 text ({error.reason} at byte {error.start}).") from None
     except csv.Error as error:
         raise ValueError(f"Inputs file {path!r} is not valid CSV: {error}") from None
+    if not rows:
+        raise ValueError(f"Inputs file {path!r} has no rows.")
     for row in rows:
         image = row.get("image")
         if isinstance(image, str) and image and not os.path.isabs(image) and not is_url(image):
@@ -118,16 +128,40 @@ def _read_rows(path: str) -> list[dict]:
                 rows.append({"line": line_number, **row})
     else:
         with open(path, encoding="utf-8-sig", newline="") as handle:
-            for line_number, row in enumerate(csv.DictReader(handle), start=2):
-                rows.append({"line": line_number, **{key: (value or None) for key, value in row.items() if key}})
+            reader = csv.DictReader(handle)
+            _check_csv_columns(path, reader.fieldnames)
+            for line_number, row in enumerate(reader, start=2):
+                cells = {key: (value or None) for key, value in row.items() if key}
+                cells["text"] = parse_text(cells.get("text"))
+                rows.append({"line": line_number, **cells})
     return rows
 
 
+def _check_csv_columns(path: str, columns) -> None:
+    """A CSV's columns are the same for every row: wrong ones fail the whole file, before the model loads."""
+    columns = [column for column in columns or [] if column]
+    unknown = [column for column in columns if column not in INPUT_COLUMNS]
+    if unknown or not {"image", "text"} & set(columns):
+        raise ValueError(
+            f"Inputs file {path!r} has columns {columns}; expected image and/or text, and optionally id"
+            + (f" (unknown: {unknown})." if unknown else ".")
+        )
+
+
 def _row_input(row: dict) -> dict:
-    unknown = set(row) - {"line", "image", "text", "id"}
+    unknown = set(row) - {"line", *INPUT_COLUMNS}
     if unknown:
         raise ValueError(f"unknown column(s) {sorted(unknown)}; expected image, text and optionally id")
-    return {"image": row.get("image"), "text": parse_text(row.get("text"))}
+    return {"image": row.get("image"), "text": row.get("text")}
+
+
+# The pipeline names a failing input by its place in the call ("Input 0 image: ..."); a row is named by its line.
+_PIPELINE_INPUT_PREFIX = re.compile(r"^Input \d+ ")
+
+
+def _row_error(row: dict, error: Exception) -> str:
+    message = _PIPELINE_INPUT_PREFIX.sub("", str(error))
+    return f"line {row['line']}: {message}" if "line" in row and not message.startswith("line ") else message
 
 
 def predict_rows(pipe, rows: list[dict], batch_size: int, **pipe_kwargs):
@@ -145,7 +179,7 @@ def predict_rows(pipe, rows: list[dict], batch_size: int, **pipe_kwargs):
             try:
                 prepared.append((offset, _row_input(row)))
             except (ValueError, TypeError) as error:
-                results[offset] = {"error": str(error)}
+                results[offset] = {"error": _row_error(row, error)}
         try:
             outputs = pipe([item for _, item in prepared], batch_size=batch_size, **pipe_kwargs) if prepared else []
             for (offset, _), output in zip(prepared, outputs):
@@ -156,7 +190,7 @@ def predict_rows(pipe, rows: list[dict], batch_size: int, **pipe_kwargs):
                     output = pipe(item, **pipe_kwargs)
                     results[offset] = {"scores": output} if isinstance(output, list) else output
                 except (OSError, ValueError, TypeError) as error:
-                    results[offset] = {"error": str(error)}
+                    results[offset] = {"error": _row_error(chunk[offset], error)}
         for row, result in zip(chunk, results):
             identity = {key: row[key] for key in ("line", "id") if key in row}
             yield {**identity, **result}
@@ -178,15 +212,24 @@ def _check_image_path(path: str) -> None:
         raise OSError(f"--image {path!r} is not a regular file (a pipe, socket or device).")
 
 
+def _note_uncalibrated_trunks(pipe) -> None:
+    """`--calibration-images` calibrates int8 convolutions of the trunks without depthwise convolutions (ResNet);
+    say so when this checkpoint has none, instead of silently doing nothing."""
+    from torch.fx import GraphModule
+
+    trunks = pipe.model.base_model.vision_model.trunks
+    if not any(isinstance(trunk, GraphModule) for trunk in trunks):
+        names = ", ".join(pipe.model.config.vision_backbones)
+        print(f"note: --calibration-images had no effect: this checkpoint's visual trunks ({names}) use depthwise "
+              "convolutions, which stay fp32; only the linear layers run in int8.", file=sys.stderr)
+
+
 def run_predict(args) -> int:
-    if args.calibration_images and not args.quantize:
-        raise ValueError("--calibration-images calibrates the int8 fast path: add --quantize.")
+    """`emotifusion predict`. Invalid argument combinations are refused by the command line before this runs."""
     calibration_images = calibration_image_paths(args.calibration_images)
     pipe_kwargs = {"top_k": args.top_k, "detect_face": args.detect_face or None}
     pipe_kwargs = {key: value for key, value in pipe_kwargs.items() if value is not None}
     if args.inputs:
-        if args.image or args.text:
-            raise ValueError("Use either --inputs (batch mode) or --image/--text, not both.")
         from .batch_inference import (
             check_single_file_request,
             run_batch_predict,
@@ -198,6 +241,8 @@ def run_predict(args) -> int:
         check_single_file_request(args.inputs)
         rows = read_inputs(args.inputs)
         pipe = load_pipeline(args.model, args.device, args.quantize, calibration_images)
+        if calibration_images:
+            _note_uncalibrated_trunks(pipe)
         output = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
         failed = 0
         try:
@@ -208,12 +253,12 @@ def run_predict(args) -> int:
             if args.output:
                 output.close()
         print(f"{len(rows) - failed} rows answered, {failed} rows failed", file=sys.stderr)
-        return 0
-    if args.image is None and args.text is None:
-        raise ValueError("Give --image, --text (or both), or --inputs FILE.")
+        return 1 if failed else 0
     if args.image is not None:
         _check_image_path(args.image)
     pipe = load_pipeline(args.model, args.device, args.quantize, calibration_images)
+    if calibration_images:
+        _note_uncalibrated_trunks(pipe)
     result = pipe({"image": args.image, "text": parse_text(args.text)}, **pipe_kwargs)
     if args.json:
         print(json.dumps(result if isinstance(result, dict) else {"scores": result}))

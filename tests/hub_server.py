@@ -1,5 +1,6 @@
-"""A stand-in for the Hugging Face Hub on 127.0.0.1: just the endpoints `huggingface_hub` calls to create a repo,
-a branch, and commit files (all uploads answered as "regular", so file contents travel inside the commit)."""
+"""A stand-in for the Hugging Face Hub on 127.0.0.1: just the endpoints `huggingface_hub` calls to check the token
+(`whoami-v2`: user `you`, a token of role `role`), create a repo, a branch, and commit files (all uploads answered as
+"regular", so file contents travel inside the commit)."""
 
 import base64
 import hashlib
@@ -10,9 +11,11 @@ from pathlib import Path
 
 
 class HubStandIn:
-    def __init__(self, storage: Path, token: str):
+    def __init__(self, storage: Path, token: str, user: str = "you", role: str = "write"):
         self.storage = Path(storage)
         self.token = token
+        self.user = user
+        self.role = role
         self.requests: list[tuple[str, str]] = []
         self.repos: dict[str, dict] = {}
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -47,6 +50,11 @@ class HubStandIn:
 
             def do_GET(self):
                 hub.requests.append(("GET", self.path))
+                if self.path.split("?")[0] == "/api/whoami-v2":
+                    if self.headers.get("Authorization") != f"Bearer {hub.token}":
+                        return self._reply(401, {"error": "Invalid credentials in Authorization header"})
+                    return self._reply(200, {"type": "user", "name": hub.user, "orgs": [],
+                                             "auth": {"type": "access_token", "accessToken": {"role": hub.role}}})
                 self._reply(404, {"error": f"not implemented: GET {self.path}"})
 
             def do_POST(self):

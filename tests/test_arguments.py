@@ -2,6 +2,8 @@
 `TrainingArguments`."""
 
 import os
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -120,3 +122,27 @@ def test_adjust_training_arguments_reports_each_change(tmp_path, caplog):
     assert changes["ddp_find_unused_parameters"] == (None, True)
     assert "push_to_hub" not in changes  # not asked for: nothing to change
     assert all(f"TrainingArguments.{name}" in caplog.text for name in changes)
+
+
+def _train_command(*argv):
+    return subprocess.run([sys.executable, "-m", "training.train", *argv], capture_output=True, text=True, cwd=REPO_ROOT,
+                          timeout=300, env={**os.environ, "PYTHONPATH": REPO_ROOT, "HF_HUB_OFFLINE": "1"})
+
+
+def test_training_command_reports_a_misspelled_key_in_one_line(tmp_path):
+    config = _write_config(tmp_path / "c.yaml", learning_rat=0.1)
+    result = _train_command(config, "--output_dir", str(tmp_path / "out"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"python -m training.train: error: {config}: unknown argument `learning_rat`; did you mean `learning_rate`? "
+        "(not a training argument nor an `EmotiFusionConfig` field)."]
+
+
+def test_training_command_finds_a_missing_backbone_before_reading_data(tmp_path):
+    # The dataset folder does not exist either: the backbone, checked first, is what the error names.
+    config = _write_config(tmp_path / "c.yaml", text_backbone="someone/not-cached-bert", dataset_dir=str(tmp_path / "no"))
+    result = _train_command(config, "--output_dir", str(tmp_path / "out"))
+    error_lines = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert len(error_lines) == 1 and "text_backbone 'someone/not-cached-bert'" in error_lines[0]
+    assert "`hf download someone/not-cached-bert`" in error_lines[0]

@@ -88,7 +88,8 @@ def test_one_process_answers_each_row_once_with_errors_in_place(tiny_checkpoint,
     output = tmp_path / "out"
     arguments = ["predict", "--model", tiny_checkpoint, "--inputs", str(tmp_path / "in"), "--output", str(output),
                  "--batch-size", "2", "--part-size", "4", "--device", "cpu"]
-    assert emotifusion_main(arguments) == 0
+    # One row fails, so the exit status is 1, as with a single output file; every other row is still answered.
+    assert emotifusion_main(arguments) == 1
     results = _read_parts(output)
     assert sorted(result["row"] for result in results) == list(range(total))
     errors = {result["id"]: result["error"] for result in results if "error" in result}
@@ -146,7 +147,8 @@ def test_stopped_run_resumed_by_two_processes_answers_each_row_exactly_once(tiny
 
     run = _launch(tiny_checkpoint, folder, output, part_size=3)
     log, _ = run.communicate(timeout=240)
-    assert run.returncode == 0, log
+    # Under a launcher the one bad row is counted in the manifest and the summary, not in the exit status.
+    assert run.returncode == 0 and "1 rows failed" in log, log
     results = _read_parts(output)
     assert sorted(result["row"] for result in results) == list(range(total)), log
     assert {path.name[:10] for path in output.glob("part-*.jsonl")} == {"part-00000", "part-00001"}, log

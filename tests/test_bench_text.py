@@ -96,3 +96,19 @@ def test_only_text_merges_into_existing_results(tmp_path, monkeypatch):
     assert "skipped" in results["text"] and results["text"]["command"].startswith("python -m bench --only text")
     markdown = (tmp_path / "BENCHMARKS.md").read_text()
     assert "`builder_rows_per_s`" in markdown and "Text transfer: skipped" in markdown
+
+
+def test_results_and_table_go_where_out_says_and_the_tracked_table_is_left_alone(tmp_path, monkeypatch):
+    from bench.__main__ import TRACKED_MARKDOWN, TRACKED_RESULTS, markdown_path_for
+
+    tracked_before = TRACKED_MARKDOWN.read_bytes()
+    monkeypatch.chdir(tmp_path)  # started elsewhere than the project
+    out = tmp_path / "elsewhere" / "results.json"
+    assert bench_main(["--only", "text", "--text-real", str(tmp_path / "absent.csv"), "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["text"]["skipped"]
+    markdown = (out.parent / "BENCHMARKS.md").read_text()
+    assert "Raw results: `results.json`." in markdown
+    assert not (tmp_path / "BENCHMARKS.md").exists() and not (tmp_path / "bench").exists()
+    assert TRACKED_MARKDOWN.read_bytes() == tracked_before
+    # Only the tracked results' table is the project's own BENCHMARKS.md.
+    assert markdown_path_for(str(TRACKED_RESULTS)) == TRACKED_MARKDOWN

@@ -84,9 +84,13 @@ def test_unevaluated_card_claims_no_figures():
         assert marker not in card.text, marker
 
 
-def _push(checkpoint, endpoint, *extra, offline=False):
-    env = {**os.environ, "HF_ENDPOINT": endpoint, "HF_TOKEN": TOKEN, "HF_HUB_OFFLINE": "1" if offline else "0",
+def _push(checkpoint, endpoint, *extra, offline=False, token=TOKEN, hf_home=None):
+    env = {**os.environ, "HF_ENDPOINT": endpoint, "HF_TOKEN": token, "HF_HUB_OFFLINE": "1" if offline else "0",
            "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_DISABLE_XET": "1"}
+    if token is None:
+        env.pop("HF_TOKEN")
+    if hf_home is not None:
+        env["HF_HOME"] = str(hf_home)  # where a cached login would be
     return subprocess.run(
         [sys.executable, "-m", "emotifusion_hf.cli", "push", "--model", str(checkpoint), *extra],
         capture_output=True, text=True, env=env, timeout=300,
@@ -141,4 +145,40 @@ def test_push_errors_are_clear(checkpoint, tmp_path):
     assert result.returncode == 1 and "model.safetensors" in result.stderr
     with HubStandIn(tmp_path / "hub", "another-token") as hub:
         denied = _push(checkpoint, hub.endpoint, "--repo-id", "you/x")
-        assert denied.returncode != 0 and "401" in denied.stderr
+        assert denied.returncode == 1 and "401" in denied.stderr
+        assert [method for method, _ in hub.requests] == ["GET"]  # the token check only: nothing was uploaded
+
+
+def _one_error_line(result) -> str:
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_push_without_network_says_so_in_one_line_and_touches_nothing(checkpoint):
+    card_before = (checkpoint / "README.md").read_text()
+    # Port 9 (discard) on the loopback: the connection is refused, as with no network, and nothing leaves the machine.
+    line = _one_error_line(_push(checkpoint, "http://127.0.0.1:9", "--repo-id", "you/x"))
+    assert "cannot be reached" in line and "127.0.0.1:9" in line and "network" in line
+    assert (checkpoint / "README.md").read_text() == card_before  # the card is re-rendered only for a real push
+
+
+@pytest.mark.parametrize(
+    "repo_id, role, token, message",
+    [
+        ("you/x", "write", None, "no Hugging Face token"),
+        ("you/x", "read", TOKEN, "read-only"),
+        ("someone-else/x", "write", TOKEN, "no write access to the namespace 'someone-else'"),
+        ("datasets/you/x", "write", TOKEN, "names a dataset repository"),
+        ("you/not a name", "write", TOKEN, "not a Hub repository id"),
+    ],
+    ids=["no-token", "read-only-token", "other-namespace", "dataset-id", "malformed-id"],
+)
+def test_push_checks_token_and_access_before_uploading(checkpoint, tmp_path, repo_id, role, token, message):
+    with HubStandIn(tmp_path / "hub", TOKEN, role=role) as hub:
+        line = _one_error_line(_push(checkpoint, hub.endpoint, "--repo-id", repo_id, token=token,
+                                     hf_home=tmp_path / "hf-home"))
+        assert message in line, line
+        assert all(method == "GET" for method, _ in hub.requests), hub.requests  # nothing created or uploaded

@@ -5,7 +5,13 @@ import pytest
 
 from emotifusion_hf import EmotiFusionConfig, EmotiFusionForEmotionClassification
 from training.arguments import ModelArguments
-from training.model_setup import build_model_and_processor, class_weights_from_counts, continued_checkpoint
+from training.model_setup import (
+    BackboneUnavailableError,
+    build_model_and_processor,
+    check_pretrained_sources,
+    class_weights_from_counts,
+    continued_checkpoint,
+)
 
 from conftest import make_tiny_config, tiny_text_config
 
@@ -60,3 +66,40 @@ def test_a_continued_checkpoint_keeps_its_architecture(tmp_path, caplog):
         model = continued_checkpoint(model_args, {"embed_dim": 64, "modality_dropout": 0.3, "class_weights": None})
     assert model.config.embed_dim == 32 and model.config.modality_dropout == 0.3
     assert "embed_dim" in caplog.text
+
+
+@pytest.fixture
+def empty_offline_hub_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+
+
+@pytest.mark.parametrize(
+    "arguments, overrides, error, message",
+    [
+        ({}, {"vision_backbones": ["resnet81"]}, ValueError, "`resnet81` is not a timm architecture; did you mean `resnet18`"),
+        ({"vision_weights": ["resnet18.a1_in1k"]}, {"vision_backbones": ["resnet18"]}, BackboneUnavailableError,
+         r"vision_weights 'resnet18.a1_in1k' \(Hub repository timm/resnet18.a1_in1k\) is not in the local .*local "
+         r"weight files .*`hf download timm/resnet18.a1_in1k`"),
+        ({"vision_weights": ["resnet18.no_such_tag"]}, {"vision_backbones": ["resnet18"]}, ValueError, "no_such_tag"),
+        ({"vision_weights": ["weights/missing.safetensors"]}, {}, BackboneUnavailableError, "weight file not found"),
+        ({"text_backbone": "bert-base-uncased"}, {}, BackboneUnavailableError,
+         r"text_backbone 'bert-base-uncased' .*local folder, or fetch it once with `hf download bert-base-uncased`"),
+        ({"tokenizer_name": "./no/such/folder"}, {}, BackboneUnavailableError, "tokenizer_name: folder not found"),
+    ],
+    ids=["misspelled-timm", "timm-tag-not-cached", "unknown-tag", "missing-file", "bert-not-cached", "missing-folder"],
+)
+def test_pretrained_sources_are_checked_before_anything_loads(empty_offline_hub_cache, arguments, overrides, error,
+                                                             message):
+    model_args = ModelArguments(**arguments)
+    model_args.config_overrides = overrides
+    with pytest.raises(error, match=message):
+        check_pretrained_sources(model_args)
+
+
+def test_local_and_cached_sources_pass(minilm_dir, tmp_path):
+    weights = tmp_path / "trunk.safetensors"
+    weights.write_bytes(b"")
+    model_args = ModelArguments(text_backbone=minilm_dir, tokenizer_name=minilm_dir, vision_weights=[str(weights)])
+    model_args.config_overrides = {"vision_backbones": ["test_resnet"]}
+    check_pretrained_sources(model_args)

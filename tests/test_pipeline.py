@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -114,7 +115,7 @@ def test_batched_results_equal_single_results_and_batches_are_one_call(pipe, fac
         ({"image": b"garbage bytes"}, OSError, "Cannot read"),
         ({"image": np.full((8, 8, 3), np.nan)}, ValueError, "NaN"),
         ({"picture": "x.jpg"}, ValueError, "unknown key"),
-        ("just a string", TypeError, "dict"),
+        (7, TypeError, "dict"),
     ],
 )
 def test_bad_input_is_a_clear_error(pipe, bad, error, message):
@@ -311,16 +312,60 @@ def test_bad_pipeline_arguments_are_clear_errors(tiny_pipe, arguments, error, me
 @pytest.mark.parametrize(
     "inputs, error, message",
     [
-        ("just a string", TypeError, "dict"),
-        (["hi"], TypeError, "Input 0 must be a dict"),
+        (b"face or text?", TypeError, "bare bytes"),
+        ([{"text": "hi"}, 7], TypeError, "Input 1 must be a dict"),
         ({"picture": "face.jpg"}, ValueError, "unknown key"),
         ((item for item in [{"text": "hi"}]), TypeError, "generator"),
     ],
-    ids=["string", "list-of-strings", "unknown-key", "generator"],
+    ids=["bytes", "list-with-a-number", "unknown-key", "generator"],
 )
 def test_malformed_pipeline_inputs_are_clear_errors(tiny_pipe, inputs, error, message):
     with pytest.raises(error, match=message):
         tiny_pipe(inputs)
+
+
+def test_bare_inputs_are_one_modality(tiny_pipe):
+    """A bare string is a text alone, a bare PIL image / array / tensor an image alone; a list of them is a batch."""
+    face = Image.fromarray(np.full((40, 30, 3), 120, dtype=np.uint8))
+    assert tiny_pipe("I am so happy") == tiny_pipe({"text": "I am so happy"})
+    assert tiny_pipe(face) == tiny_pipe({"image": face})
+    assert tiny_pipe(np.asarray(face)) == tiny_pipe({"image": np.asarray(face)})
+    assert tiny_pipe(["I am so happy", face]) == [tiny_pipe({"text": "I am so happy"}), tiny_pipe({"image": face})]
+
+
+TRUSTED_INSTALLED_PIPELINE = """
+import json, shutil, sys
+import emotifusion_hf
+from transformers import pipeline  # the first transformers import after ours: the registration must wait for it
+
+checkpoint, other = sys.argv[1], sys.argv[2]
+pipe = pipeline("emotion-fusion", model=checkpoint, device="cpu")  # no trust_remote_code: the installed code serves
+assert type(pipe).__module__ == "emotifusion_hf.pipeline_emotifusion", type(pipe).__module__
+assert type(pipe.model).__module__ == "emotifusion_hf.modeling_emotifusion", type(pipe.model).__module__
+assert len(pipe("I am so happy")) == 8
+# A checkpoint of another model type would run its own code: it still needs the flag.
+shutil.copytree(checkpoint, other)
+with open(other + "/config.json") as handle:
+    config = json.load(handle)
+config["model_type"] = "emotifusion-fork"
+with open(other + "/config.json", "w") as handle:
+    json.dump(config, handle)
+try:
+    pipeline("emotion-fusion", model=other, device="cpu")
+except ValueError as error:
+    assert "trust_remote_code" in str(error), error
+    print("REFUSED")
+"""
+
+
+def test_installed_package_serves_its_task_without_trust_remote_code(tiny_checkpoint, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", TRUSTED_INSTALLED_PIPELINE, tiny_checkpoint, str(tmp_path / "fork")],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300, stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))},
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert result.stdout.strip().endswith("REFUSED")  # after transformers' own question, answered no (no stdin)
 
 
 def test_non_finite_model_output_is_an_error_not_nan_scores(tiny_checkpoint, processor):

@@ -54,8 +54,9 @@ def test_missing_image_names_the_file(checkpoint, capsys):
 def test_missing_model_and_no_input_are_clear(checkpoint, tmp_path, capsys):
     assert main(["predict", "--model", str(tmp_path / "nope"), "--text", "hi"]) == 1
     assert "nope" in capsys.readouterr().err
-    assert main(["predict", "--model", checkpoint]) == 1
-    assert "--image" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", "--model", checkpoint])
+    assert exit_info.value.code == 2 and "--image" in capsys.readouterr().err
 
 
 def test_batch_jsonl_reports_bad_rows_and_answers_the_rest(checkpoint, faces, tmp_path, capsys):
@@ -71,13 +72,16 @@ def test_batch_jsonl_reports_bad_rows_and_answers_the_rest(checkpoint, faces, tm
     inputs.write_text("\n".join(json.dumps(row) for row in rows) + "\nnot json at all\n")
     output = tmp_path / "out.jsonl"
     assert main(["predict", "--model", checkpoint, "--inputs", str(inputs), "--output", str(output),
-                 "--batch-size", "4"]) == 0
+                 "--batch-size", "4"]) == 1  # some rows failed; every row still has its line
     results = [json.loads(line) for line in output.read_text().splitlines()]
     assert len(results) == 7
     by_id = {result.get("id", f"line{result['line']}"): result for result in results}
     for good in ("ok-1", "ok-2", "ok-3"):
         assert len(by_id[good]["scores"]) == 8, by_id[good]
     assert "broken.jpg" in by_id["broken"]["error"]
+    # Errors are named by the file's line, not by the row's place in a pipeline call.
+    assert by_id["broken"]["error"].startswith("line 2: image: ") and "Input " not in by_id["broken"]["error"]
+    assert by_id["missing"]["error"].startswith("line 5: ")
     assert "gone.jpg" in by_id["missing"]["error"]
     assert "neither" in by_id["empty"]["error"]
     assert "line 7" in by_id["line7"]["error"]
@@ -94,7 +98,7 @@ def test_batch_csv(checkpoint, faces, tmp_path):
     output = tmp_path / "out.jsonl"
     assert main(["predict", "--model", checkpoint, "--inputs", str(inputs), "--output", str(output)]) == 0
     results = [json.loads(line) for line in output.read_text().splitlines()]
-    assert [result["line"] for result in results] == [2, 3]
+    assert [result["line"] for result in results] == [2, 3]  # every row answered: exit status 0
     assert all(len(result["scores"]) == 8 for result in results)
 
 
@@ -119,7 +123,6 @@ def test_quantized_prediction_with_calibration_folder(checkpoint, tmp_path, caps
     [
         (["--quantize", "--calibration-images", "missing_folder"], "not found: 'missing_folder'"),
         (["--quantize", "--calibration-images", "EMPTY"], "folder 'EMPTY' holds no image files"),
-        (["--calibration-images", "EMPTY"], "add --quantize"),
     ],
 )
 def test_bad_calibration_images_flag(checkpoint, tmp_path, monkeypatch, capsys, extra, message):
@@ -127,6 +130,37 @@ def test_bad_calibration_images_flag(checkpoint, tmp_path, monkeypatch, capsys, 
     (tmp_path / "EMPTY").mkdir()
     assert main(["predict", "--model", checkpoint, "--text", "hi"] + extra) == 1
     assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--calibration-images", "EMPTY"], "add --quantize"),
+        (["--output", "out.jsonl"], "--output writes the results of --inputs"),
+        (["--inputs", "rows.jsonl"], "not both"),
+    ],
+    ids=["calibration-without-quantize", "output-without-inputs", "inputs-and-text"],
+)
+def test_invalid_argument_combinations_exit_2_before_loading_anything(capsys, extra, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", "--model", "never/loaded", "--text", "hi"] + extra)
+    error = capsys.readouterr().err
+    assert exit_info.value.code == 2 and message in error and error.startswith("usage: emotifusion predict")
+
+
+def test_calibration_images_on_a_checkpoint_without_resnet_trunk_are_reported(processor, tmp_path, capsys):
+    directory = tmp_path / "mobilenet_only"
+    config = make_tiny_config(text_config=tiny_text_config(processor.tokenizer.vocab_size),
+                              vision_backbones=["mobilenetv3_small_050"])
+    EmotiFusionForEmotionClassification(config).save_pretrained(directory)
+    processor.save_pretrained(directory)
+    face = tmp_path / "face.png"
+    Image.fromarray(np.full((48, 40, 3), 90, dtype=np.uint8)).save(face)
+    assert main(["predict", "--model", str(directory), "--image", str(face), "--quantize", "--json",
+                 "--calibration-images", str(face)]) == 0
+    captured = capsys.readouterr()
+    assert len(json.loads(captured.out)["scores"]) == 8
+    assert "--calibration-images had no effect" in captured.err and "mobilenetv3_small_050" in captured.err
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -208,7 +242,7 @@ def test_predict_answers_good_rows_and_names_each_bad_row(tiny_checkpoint, bad_f
     inputs = bad_files / "rows.jsonl"
     inputs.write_text("\n".join(json.dumps(row) for row in rows) + "\n[1, 2]\n")
     output = tmp_path / "out.jsonl"
-    assert emotifusion_main(["predict", "--model", tiny_checkpoint, "--inputs", str(inputs), "--output", str(output)]) == 0
+    assert emotifusion_main(["predict", "--model", tiny_checkpoint, "--inputs", str(inputs), "--output", str(output)]) == 1
     results = {result.get("id", "array"): result for result in map(json.loads, output.read_text().splitlines())}
     assert_distribution(results["ok"]["scores"])
     assert_distribution(results["ok-too"]["scores"])
@@ -219,3 +253,41 @@ def test_predict_answers_good_rows_and_names_each_bad_row(tiny_checkpoint, bad_f
     for identity, message in expected_errors.items():
         assert "error" in results[identity], results[identity]
         assert re.search(message, results[identity]["error"]), results[identity]
+
+
+def test_a_csv_whose_columns_are_all_wrong_fails_before_the_model_loads(tmp_path, capsys):
+    inputs = tmp_path / "rows.csv"
+    inputs.write_text("picture,words\nface.jpg,hello\n")
+    assert emotifusion_main(["predict", "--model", "never/loaded", "--inputs", str(inputs)]) == 1
+    error = capsys.readouterr().err
+    assert "['picture', 'words']" in error and "expected image and/or text" in error
+    empty = tmp_path / "rows.jsonl"
+    empty.write_text("\n")
+    assert emotifusion_main(["predict", "--model", "never/loaded", "--inputs", str(empty)]) == 1
+    assert "has no rows" in capsys.readouterr().err
+
+
+def test_one_dialogue_rule_for_every_route(tiny_checkpoint, tiny_pipe, tmp_path):
+    """' || ' separates turns in `--text` and CSV cells only; in JSONL (as in Python) a string is one text and a
+    dialogue is a JSON list of turns."""
+    separated, turns = "You're late. || Sorry, the bus.", ["You're late.", "Sorry, the bus."]
+    as_one_text, as_turns = tiny_pipe({"text": separated}), tiny_pipe({"text": turns})
+    assert as_one_text != as_turns
+
+    jsonl = tmp_path / "rows.jsonl"
+    jsonl.write_text(json.dumps({"id": "string", "text": separated}) + "\n" + json.dumps({"id": "list", "text": turns}))
+    csv_file = tmp_path / "rows.csv"
+    csv_file.write_text(f'id,text\ncell,"{separated}"\n')
+    scored = {}
+    for path in (jsonl, csv_file):
+        output = tmp_path / f"{path.suffix[1:]}-scores.jsonl"
+        assert emotifusion_main(["predict", "--model", tiny_checkpoint, "--inputs", str(path), "--output",
+                                 str(output)]) == 0
+        scored.update({row["id"]: row["scores"] for row in map(json.loads, output.read_text().splitlines())})
+
+    def close(a, b):
+        return [x["label"] for x in a] == [y["label"] for y in b] and all(
+            abs(x["score"] - y["score"]) < 1e-5 for x, y in zip(a, b))
+
+    assert close(scored["string"], as_one_text)
+    assert close(scored["list"], as_turns) and close(scored["cell"], as_turns)

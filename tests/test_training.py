@@ -304,6 +304,38 @@ def test_learned_vocabulary_and_resume(tmp_path, dataset_dir):
         assert json.load(handle)["text_config"]["vocab_size"] <= 200
 
 
+def test_a_progress_callback_replaces_the_trainers_output(tmp_path, dataset_dir, minilm_dir, capsys):
+    """What `emotifusion demo` shows without --verbose: one bar over the optimizer steps, no log dicts or tables."""
+    from training.callbacks import StepProgressCallback
+
+    class CountingProgress(StepProgressCallback):
+        def on_train_end(self, args, state, control, **kwargs):
+            self.reached = (self.bar.n, self.bar.total)
+            super().on_train_end(args, state, control, **kwargs)
+
+    progress = CountingProgress()
+    config = _write_config(tmp_path / "c.yaml", dataset_dir, minilm_dir, do_eval=False, calibrate_temperature=False,
+                           max_steps=2, logging_steps=1)
+    train_module.main([config, "--output_dir", str(tmp_path / "run")], progress_callback=progress)
+    assert progress.reached == (2, 2)
+    captured = capsys.readouterr()
+    assert "'loss'" not in captured.out and "train metrics" not in captured.out and " - INFO - " not in captured.out
+    assert "train: 100%" in captured.err and "2/2" in captured.err
+
+
+def test_demo_stages_show_a_bar_when_quiet_and_headers_when_verbose(capsys):
+    from training.demo import StageTimer
+
+    quiet, verbose = StageTimer(verbose=False), StageTimer(verbose=True)
+    with quiet.stage("data"):
+        pass
+    with verbose.stage("data"):
+        pass
+    captured = capsys.readouterr()
+    assert "=== data ===" in captured.out and captured.out.count("data") == 2  # the verbose header and time only
+    assert "data: 100%" in captured.err and set(quiet.seconds) == set(verbose.seconds) == {"data"}
+
+
 # Run in a child process: SIGKILL at the end of a given step, as a crash or a pre-empted job would stop training.
 KILL_AT_STEP_SCRIPT = """
 import os, signal, sys

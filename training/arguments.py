@@ -29,6 +29,19 @@ from emotifusion_hf import EmotiFusionConfig
 logger = logging.getLogger(__name__)
 
 CLASS_WEIGHTINGS = ("none", "inverse", "sqrt_inverse")
+
+
+class SetupError(Exception):
+    """A problem found before any data is read; `python -m training.train` reports it in one line and exits with
+    `exit_status`."""
+
+    exit_status = 1
+
+
+class ConfigurationError(SetupError, ValueError):
+    """The command line or the config file is wrong (an unknown key, a bad value): exit status 2."""
+
+    exit_status = 2
 CONFIG_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
@@ -203,23 +216,27 @@ def _yaml_value(text: str):
     return yaml.safe_load(text)
 
 
-def _unknown_key_error(source: str, key: str) -> ValueError:
+def _unknown_key_error(source: str, key: str) -> ConfigurationError:
     known = sorted(ARGUMENT_NAMES | set(MODEL_CONFIG_FIELDS))
     close = difflib.get_close_matches(key, known, n=1)
     hint = f"; did you mean `{close[0]}`?" if close else ""
-    return ValueError(f"{source}: unknown argument `{key}`{hint} (not a training argument nor an "
-                      f"`EmotiFusionConfig` field).")
+    return ConfigurationError(f"{source}: unknown argument `{key}`{hint} (not a training argument nor an "
+                              f"`EmotiFusionConfig` field).")
 
 
 def read_config_file(path: str) -> dict:
     """The mapping a YAML or JSON training config holds."""
     path = os.path.abspath(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"Training config not found: {path}")
+        raise ConfigurationError(f"Training config not found: {path}")
     with open(path, encoding="utf-8") as handle:
-        values = (json.load(handle) if path.endswith(".json") else yaml.safe_load(handle)) or {}
+        try:
+            values = (json.load(handle) if path.endswith(".json") else yaml.safe_load(handle)) or {}
+        except (ValueError, yaml.YAMLError) as error:
+            raise ConfigurationError(f"{path} is not valid {'JSON' if path.endswith('.json') else 'YAML'}: "
+                                     f"{' '.join(str(error).split())}") from None
     if not isinstance(values, dict):
-        raise ValueError(f"{path} must hold a mapping of argument names to values.")
+        raise ConfigurationError(f"{path} must hold a mapping of argument names to values.")
     return values
 
 
@@ -259,9 +276,12 @@ def parse_arguments(argv: list[str] | None = None):
         defaults, file_overrides = split_config_keys(read_config_file(config_path), config_path)
         # argparse converts string defaults with the field's type and keeps the others (lists, mappings) as they are.
         parser.set_defaults(**defaults)
-    model_args, data_args, training_args, *flags, unknown = parser.parse_args_into_dataclasses(
-        args=argv, return_remaining_strings=True
-    )
+    try:
+        model_args, data_args, training_args, *flags, unknown = parser.parse_args_into_dataclasses(
+            args=argv, return_remaining_strings=True
+        )
+    except ValueError as error:  # a value the argument classes refuse (TrainingArguments, class_weighting, ...)
+        raise ConfigurationError(" ".join(str(error).split())) from None
     if unknown:
         raise _unknown_key_error("command line", unknown[0].lstrip("-").split("=")[0])
     flag_overrides = vars(flags[0]) if flags else {}
@@ -315,6 +335,7 @@ def adjust_training_arguments(training_args: TrainingArguments, model_args: Mode
 
 __all__ = [
     "CLASS_WEIGHTINGS",
+    "ConfigurationError",
     "DataArguments",
     "MODEL_CONFIG_FIELDS",
     "ModelArguments",
@@ -322,5 +343,6 @@ __all__ = [
     "build_parser",
     "parse_arguments",
     "read_config_file",
+    "SetupError",
     "split_config_keys",
 ]

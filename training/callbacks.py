@@ -61,3 +61,28 @@ class EpochCallback(TrainerCallback):
 
 
 __all__ = ["EpochCallback", "FreezeBackbonesCallback"]
+
+
+class StepProgressCallback(TrainerCallback):
+    """One progress bar over the optimizer steps, with an ETA, on the main process: what `emotifusion demo` shows in
+    place of the Trainer's own output (see `training.train.main(progress_callback=...)`)."""
+
+    def __init__(self, description: str = "train"):
+        self.description = description
+        self.bar = None
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if state.is_world_process_zero:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=state.max_steps, initial=state.global_step, desc=self.description, unit="step",
+                            dynamic_ncols=True)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.update(state.global_step - self.bar.n)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None

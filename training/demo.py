@@ -5,6 +5,9 @@ Stages, each timed: build the demo dataset with the dataset builder -> train wit
 with the figures) -> load the checkpoint through `pipeline("emotion-fusion", trust_remote_code=True)` and print
 predictions for a few test samples.
 
+Quiet by default: one progress bar per stage (the training bar counts optimizer steps, with an ETA), then the
+results; `--verbose` shows the stage headers, the training logs and the libraries' own progress bars instead.
+
 Layout of `--output-dir`:
 
     data/               the DatasetDict (train / validation / test) and its build_report.json
@@ -37,18 +40,32 @@ def default_config_path() -> str:
 
 
 class StageTimer:
-    """Collects wall-clock seconds per stage and prints each as it ends."""
+    """Collects wall-clock seconds per stage. Verbose: prints a header and the time of each stage. Quiet: a progress
+    bar per stage instead (a stage that reports its own progress, `own_bar=True`, gets none)."""
 
-    def __init__(self):
+    def __init__(self, verbose: bool = True):
         self.seconds: dict[str, float] = {}
+        self.verbose = verbose
 
     @contextmanager
-    def stage(self, name: str):
-        print(f"\n=== {name} ===", flush=True)
+    def stage(self, name: str, own_bar: bool = False):
+        bar = None
+        if self.verbose:
+            print(f"\n=== {name} ===", flush=True)
+        elif not own_bar:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=1, desc=name, unit="stage", dynamic_ncols=True)
         started = time.perf_counter()
-        yield
+        try:
+            yield
+        finally:
+            if bar is not None:
+                bar.update(1)
+                bar.close()
         self.seconds[name] = round(time.perf_counter() - started, 2)
-        print(f"--- {name}: {self.seconds[name]:.1f}s", flush=True)
+        if self.verbose:
+            print(f"--- {name}: {self.seconds[name]:.1f}s", flush=True)
 
     def table(self) -> str:
         total = sum(self.seconds.values())
@@ -61,35 +78,43 @@ def _short(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
-def print_predictions(model_dir: str, test_split, count: int = NUM_PREDICTIONS) -> list[dict]:
-    """Run the saved checkpoint's pipeline (as remote code) on the first `count` test samples and print them."""
+def print_predictions(model_dir: str, test_split, count: int = NUM_PREDICTIONS, verbose: bool = True) -> list[dict]:
+    """Run the saved checkpoint's pipeline (as remote code) on the first `count` test samples; print them (when
+    `verbose`) and return them."""
     from transformers import pipeline
 
     classifier = pipeline("emotion-fusion", model=model_dir, trust_remote_code=True, device="cpu")
     rows = test_split.select(range(min(count, len(test_split))))
     inputs = [{"image": row["image"], "text": row["text"]} for row in rows]
     results = classifier(inputs, return_modalities=True, top_k=1)
-    printed = []
-    print(f"{'face':<9}{'text says':<10}{'fused':<18}{'image only':<18}{'text only':<18}dialogue")
-    for row, result in zip(rows, results):
-        entry = {
+    predictions = [
+        {
             "face_label": EMOTIONS[row["label"]],
             "text_label": EMOTIONS[row["text_label"]],
             "fused": result["scores"][0],
             "image_only": result["image_only"][0] if result.get("image_only") else None,
             "text_only": result["text_only"][0] if result.get("text_only") else None,
+            "dialogue": _short(row["text"]),
         }
-        printed.append(entry)
-
-        def cell(prediction):
-            return f"{prediction['label']} {prediction['score']:.2f}" if prediction else "-"
-
-        print(f"{entry['face_label']:<9}{entry['text_label']:<10}{cell(entry['fused']):<18}"
-              f"{cell(entry['image_only']):<18}{cell(entry['text_only']):<18}{_short(row['text'])}")
-    return printed
+        for row, result in zip(rows, results)
+    ]
+    if verbose:
+        print(predictions_table(predictions))
+    return predictions
 
 
-def build_demo_data(data_args, data_dir: str, seed: int):
+def predictions_table(predictions: list[dict]) -> str:
+    def cell(prediction):
+        return f"{prediction['label']} {prediction['score']:.2f}" if prediction else "-"
+
+    lines = [f"{'face':<9}{'text says':<10}{'fused':<18}{'image only':<18}{'text only':<18}dialogue"]
+    for entry in predictions:
+        lines.append(f"{entry['face_label']:<9}{entry['text_label']:<10}{cell(entry['fused']):<18}"
+                     f"{cell(entry['image_only']):<18}{cell(entry['text_only']):<18}{entry['dialogue']}")
+    return "\n".join(lines)
+
+
+def build_demo_data(data_args, data_dir: str, seed: int, verbose: bool = True):
     """The demo DatasetDict built from the training config's `demo_*` settings and saved to `data_dir`."""
     from dataset_builder.builder import build_dataset
 
@@ -104,8 +129,9 @@ def build_demo_data(data_args, data_dir: str, seed: int):
         face_variation=data_args.demo_face_variation,
         seed=seed,
     )
-    print(", ".join(f"{name}: {len(split)}" for name, split in dataset.items()),
-          f"faces; text agrees with the face with probability {data_args.demo_agreement}")
+    if verbose:
+        print(", ".join(f"{name}: {len(split)}" for name, split in dataset.items()),
+              f"faces; text agrees with the face with probability {data_args.demo_agreement}")
     return dataset
 
 
@@ -124,7 +150,14 @@ def run_demo(args) -> int:
     """Entry point of `emotifusion demo`."""
     from . import train
     from .arguments import parse_arguments
+    from .callbacks import StepProgressCallback
     from .evaluate import attach_report, evaluate_checkpoint, format_summary
+
+    verbose = bool(getattr(args, "verbose", False))
+    if not verbose:
+        import datasets
+
+        datasets.utils.logging.disable_progress_bar()
 
     output_dir = os.path.abspath(args.output_dir)
     config_path = os.path.abspath(args.config) if args.config else default_config_path()
@@ -135,23 +168,27 @@ def run_demo(args) -> int:
     os.makedirs(output_dir, exist_ok=True)
     # The YAML's data settings drive the dataset build, so the demo and `python -m training.train` agree.
     _, data_args, _ = parse_arguments([config_path, "--output_dir", model_dir])
-    timer = StageTimer()
-    print(f"EmotiFusion demo: seed {args.seed}, config {config_path}, output {output_dir}")
+    timer = StageTimer(verbose)
+    print(f"EmotiFusion demo: seed {args.seed}, config {config_path}, output {output_dir}", flush=True)
 
     with timer.stage("data"):
-        dataset = build_demo_data(data_args, data_dir, args.seed)
-    with timer.stage("train"):
+        dataset = build_demo_data(data_args, data_dir, args.seed, verbose)
+    with timer.stage("train", own_bar=not verbose):
         metrics = train.main([config_path, "--output_dir", model_dir, "--dataset_dir", data_dir,
-                              "--seed", str(args.seed)])
+                              "--seed", str(args.seed)], progress_callback=None if verbose else StepProgressCallback())
     with timer.stage("evaluate"):
         report = evaluate_checkpoint(
             model_dir, data_dir, split="test", output_dir=output_dir, agreement_levels=DEMO_AGREEMENT_LEVELS,
             seed=args.seed,
         )
         attach_report(model_dir, report)
-        print(format_summary(report))
     with timer.stage("predict"):
-        predictions = print_predictions(model_dir, dataset["test"])
+        predictions = print_predictions(model_dir, dataset["test"], verbose=verbose)
+    if not verbose:
+        print("\n=== predictions ===")
+        print(predictions_table(predictions))
+    print("\n=== evaluation ===")
+    print(format_summary(report))
 
     print("\n=== timings ===")
     print(timer.table())
@@ -168,6 +205,7 @@ __all__ = [
     "StageTimer",
     "build_demo_data",
     "default_config_path",
+    "predictions_table",
     "print_predictions",
     "run_demo",
     "verdict",

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from emotifusion_hf import EMOTIONS
+from emotifusion_hf.model_source import hub_load_error, resolve_checkpoint
 from emotifusion_hf.eval_report import (
     AGREEMENT_LEVELS,
     AS_PAIRED,
@@ -68,10 +69,14 @@ def load_checkpoint(model_path: str, device: str | torch.device | None = None):
     """`(model, processor)` of a checkpoint, loaded the way its users load it: as remote code."""
     from transformers import AutoModel, AutoProcessor
 
-    if os.path.sep in str(model_path) and not os.path.isdir(model_path):
-        raise FileNotFoundError(f"Checkpoint folder not found: {model_path}")
-    model = AutoModel.from_pretrained(model_path, trust_remote_code=True)
-    processor = AutoProcessor.from_pretrained(model_path, trust_remote_code=True)
+    model_path = resolve_checkpoint(model_path)
+    try:
+        model = AutoModel.from_pretrained(model_path, trust_remote_code=True)
+        processor = AutoProcessor.from_pretrained(model_path, trust_remote_code=True)
+    except OSError as error:
+        if os.path.isdir(model_path):
+            raise
+        raise hub_load_error(model_path, error) from None
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     return model.to(device).eval(), processor
 
@@ -279,6 +284,8 @@ def evaluate_checkpoint(model_path: str, data, split: str = "test", output_dir: 
     (default: the checkpoint folder). `data` is a dataset folder or a loaded `DatasetDict`."""
     if batch_size < 1:
         raise ValueError(f"--batch-size must be >= 1, got {batch_size}.")
+    if model is None or processor is None:
+        resolve_checkpoint(model_path)  # a missing model fails before the data is read
     dataset = load_dataset_dir(data) if isinstance(data, (str, os.PathLike)) else data
     if split not in dataset:
         raise ValueError(f"The dataset has no `{split}` split (it has {list(dataset)}).")

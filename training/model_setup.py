@@ -2,7 +2,9 @@
 `ModelArguments.config_overrides` (passed to `EmotiFusionConfig` as given, so the defaults are the config's) and
 the pretrained backbones named by the arguments; plus the class weights of its loss."""
 
+import difflib
 import logging
+import os
 
 import numpy as np
 import yaml
@@ -16,8 +18,10 @@ from emotifusion_hf import (
     EmotiFusionProcessor,
 )
 
-from .arguments import CLASS_WEIGHTINGS, ModelArguments
-from .text_backbone import train_wordpiece_tokenizer
+from emotifusion_hf.model_source import fetch_hint, hub_offline, in_hub_cache, looks_like_hub_id
+
+from .arguments import CLASS_WEIGHTINGS, ConfigurationError, ModelArguments, SetupError
+from .text_backbone import OFFLINE_MINILM, train_wordpiece_tokenizer
 
 
 logger = logging.getLogger(__name__)
@@ -27,6 +31,66 @@ TRAINING_ONLY_CONFIG_FIELDS = (
     "fusion_dropout", "classifier_dropout", "modality_dropout", "modality_loss_weight", "label_smoothing",
     "class_weights", "temperature", "text_inference_bucket_size",
 )
+
+
+class BackboneUnavailableError(SetupError, FileNotFoundError):
+    """A pretrained source the run needs is neither a local file or folder nor available from the Hub."""
+
+
+def check_pretrained_sources(model_args: ModelArguments) -> None:
+    """Find a misspelled timm architecture or a pretrained source that cannot be loaded before any data is read:
+    timm names in `vision_backbones` / `vision_weights` must exist, and offline (HF_HUB_OFFLINE=1) every Hub source
+    (`text_backbone`, `tokenizer_name`, `model_name_or_path`, timm tags) must be in the local cache. Each failure is
+    one line naming the source and the two ways to supply it."""
+    import timm
+
+    overrides = model_args.config_overrides
+    architectures = overrides.get("vision_backbones") or EmotiFusionConfig.__dataclass_fields__["vision_backbones"].default
+    if isinstance(architectures, str):
+        architectures = [architectures]
+    if not model_args.model_name_or_path:
+        for architecture in architectures:
+            _check_timm_architecture(timm, str(architecture), "vision_backbones")
+    for source in model_args.vision_weights or []:
+        source = str(source)
+        if os.path.isfile(source):
+            continue
+        if os.path.sep in source or source.endswith((".safetensors", ".pth", ".pt", ".bin")):
+            raise BackboneUnavailableError(f"vision_weights: weight file not found: {source}")
+        _check_timm_architecture(timm, source.split(".")[0], "vision_weights")
+        try:
+            hub_id = timm.models.get_pretrained_cfg(source).hf_hub_id
+        except RuntimeError as error:  # an unknown pretrained tag
+            raise ConfigurationError(f"vision_weights: {error}") from None
+        if hub_id and hub_offline() and not any(in_hub_cache(hub_id, name) for name in _TIMM_WEIGHT_FILES):
+            raise BackboneUnavailableError(
+                f"vision_weights {source!r} (Hub repository {hub_id}) is not in the local Hugging Face cache and the "
+                f"Hub is offline (HF_HUB_OFFLINE=1): set `vision_weights` in the config to local weight files "
+                f"(.safetensors or .pth, one per trunk), or {fetch_hint(hub_id)}."
+            )
+    sources = {"text_backbone": model_args.text_backbone, "tokenizer_name": model_args.tokenizer_name,
+               "model_name_or_path": model_args.model_name_or_path}
+    for key, source in sources.items():
+        if source is None or source == OFFLINE_MINILM or os.path.isdir(str(source)):
+            continue
+        if not looks_like_hub_id(str(source), namespaced=False):
+            raise BackboneUnavailableError(f"{key}: folder not found: {source} (nor is it a Hub id).")
+        if hub_offline() and not in_hub_cache(str(source)):
+            raise BackboneUnavailableError(
+                f"{key} {source!r} is not a local folder nor in the local Hugging Face cache, and the Hub is offline "
+                f"(HF_HUB_OFFLINE=1): set `{key}` in the config to a local folder, or {fetch_hint(source)}."
+            )
+
+
+# What timm fetches from a pretrained tag's Hub repository (safetensors first).
+_TIMM_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "open_clip_pytorch_model.bin")
+
+
+def _check_timm_architecture(timm, name: str, key: str) -> None:
+    if not timm.is_model(name):
+        close = difflib.get_close_matches(name, timm.list_models(), n=1)
+        hint = f"; did you mean `{close[0]}`?" if close else ""
+        raise ConfigurationError(f"{key}: `{name}` is not a timm architecture{hint}")
 
 
 def class_weights_from_counts(counts, scheme: str) -> list[float] | None:
@@ -143,10 +207,12 @@ def log_parameter_counts(model) -> None:
 
 
 __all__ = [
+    "BackboneUnavailableError",
     "TRAINING_ONLY_CONFIG_FIELDS",
     "build_model_and_processor",
     "build_new_model",
     "build_tokenizer",
+    "check_pretrained_sources",
     "class_weights_for",
     "class_weights_from_counts",
     "continued_checkpoint",

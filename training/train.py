@@ -19,7 +19,7 @@ import sys
 import datasets
 import torch
 import transformers
-from transformers import EarlyStoppingCallback, TrainingArguments, set_seed
+from transformers import EarlyStoppingCallback, PrinterCallback, ProgressCallback, TrainingArguments, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
 from emotifusion_hf import EMOTIONS
@@ -30,7 +30,8 @@ from .augment import FaceDialogueCollator
 from .callbacks import EpochCallback, FreezeBackbonesCallback
 from .data import load_training_data, select_splits, with_transforms
 from .metrics import compute_metrics
-from .model_setup import build_model_and_processor, class_weights_for, log_parameter_counts
+from .arguments import SetupError
+from .model_setup import build_model_and_processor, check_pretrained_sources, class_weights_for, log_parameter_counts
 from .sampler import inverse_frequency_weights
 from .text_backbone import resolve_text_backbone
 from .text_cache import attach_text_feature_cache
@@ -40,19 +41,23 @@ from .trainer import EmotiFusionTrainer
 logger = logging.getLogger(__name__)
 
 
-def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
+def main(argv: list[str] | None = None, callbacks: list | None = None, progress_callback=None) -> dict:
     """Train and/or evaluate; returns every metric logged (train, eval, test, calibration).
 
     Args:
         argv (`list[str]`, *optional*): the command line (default: `sys.argv[1:]`).
         callbacks (`list[TrainerCallback]`, *optional*): extra callbacks for the `Trainer`.
+        progress_callback (`TrainerCallback`, *optional*): reports progress instead of the Trainer's own bar or
+            printed logs and the metric tables; the recipe then logs warnings and errors only (a quiet run).
     """
     # ------------------------------------------------------------------------------------------------ setup
     use_cpu_when_launched_without_accelerators()
     model_args, data_args, training_args = parse_arguments(argv)
-    setup_logging(training_args)
+    quiet = progress_callback is not None
+    setup_logging(training_args, quiet=quiet)
     push_to_hub = training_args.push_to_hub  # done here once the checkpoint is saved, not by the Trainer
     adjust_training_arguments(training_args, model_args)
+    check_pretrained_sources(model_args)  # a missing backbone is found before the data is read
     set_seed(training_args.seed)
 
     # ------------------------------------------------------------------------------------------------ data
@@ -91,25 +96,29 @@ def main(argv: list[str] | None = None, callbacks: list | None = None) -> dict:
         vision_backbone_learning_rate=model_args.vision_backbone_learning_rate,
         balanced_sampling_weights=sampling_weights,
     )
+    if quiet:
+        trainer.remove_callback(PrinterCallback)
+        trainer.remove_callback(ProgressCallback)
+        trainer.add_callback(progress_callback)
 
     # ------------------------------------------------------------------------------------------------ train
     metrics = {}
     if training_args.do_train:
         train_result = trainer.train(resume_from_checkpoint=resume_checkpoint(training_args))
-        metrics.update(record_metrics(trainer, "train", train_result.metrics))
+        metrics.update(record_metrics(trainer, "train", train_result.metrics, quiet))
         trainer.save_state()
 
     # ------------------------------------------------------------------------------------------------ evaluate
     if training_args.do_eval:
-        metrics.update(record_metrics(trainer, "eval", trainer.evaluate(splits.eval, metric_key_prefix="eval")))
+        metrics.update(record_metrics(trainer, "eval", trainer.evaluate(splits.eval, metric_key_prefix="eval"), quiet))
     if training_args.do_predict:
-        metrics.update(record_metrics(trainer, "test", trainer.evaluate(splits.test, metric_key_prefix="test")))
+        metrics.update(record_metrics(trainer, "test", trainer.evaluate(splits.test, metric_key_prefix="test"), quiet))
     if not training_args.do_train:
         return metrics
 
     # ------------------------------------------------------------------------------------------------ calibrate
     if model_args.calibrate_temperature and splits.eval is not None:
-        metrics.update(record_metrics(trainer, "calibration", trainer.calibrate(splits.eval)))
+        metrics.update(record_metrics(trainer, "calibration", trainer.calibrate(splits.eval), quiet))
 
     # ------------------------------------------------------------------------------------------------ save
     if text_cache is not None:
@@ -128,7 +137,7 @@ def use_cpu_when_launched_without_accelerators() -> None:
         os.environ["ACCELERATE_USE_CPU"] = "true"
 
 
-def setup_logging(training_args: TrainingArguments) -> None:
+def setup_logging(training_args: TrainingArguments, quiet: bool = False) -> None:
     logging.basicConfig(
         format="%(asctime)s - %(levelname)s - %(name)s - %(message)s",
         datefmt="%m/%d/%Y %H:%M:%S",
@@ -145,9 +154,15 @@ def setup_logging(training_args: TrainingArguments) -> None:
     # The recipe's own progress lines stay visible on the main process whatever the library verbosity: every
     # `training.*` logger, and this module's own (`__main__` under `python -m training.train`).
     for name in {__package__, __name__}:
-        logging.getLogger(name).setLevel(logging.INFO if training_args.should_log else log_level)
+        recipe_level = logging.INFO if training_args.should_log else log_level
+        logging.getLogger(name).setLevel(max(recipe_level, logging.WARNING) if quiet else recipe_level)
+    if quiet:
+        transformers.utils.logging.set_verbosity(max(log_level, logging.WARNING))
+        transformers.utils.logging.disable_progress_bar()
     logger.info(f"world size: {training_args.world_size}")
-    logger.warning(
+    # Each process says where it runs; one process alone need not warn about it.
+    logger.log(
+        logging.WARNING if training_args.world_size > 1 else logging.INFO,
         f"process rank: {training_args.process_index}, device: {training_args.device}, "
         f"distributed: {training_args.parallel_mode.value}, bf16: {training_args.bf16}, fp16: {training_args.fp16}"
     )
@@ -182,9 +197,11 @@ def resume_checkpoint(training_args: TrainingArguments) -> str | None:
     return value
 
 
-def record_metrics(trainer: EmotiFusionTrainer, split: str, metrics: dict) -> dict:
-    """Log and save one stage's metrics (`{split}_results.json`); returns them with `split`-prefixed keys."""
-    trainer.log_metrics(split, metrics)
+def record_metrics(trainer: EmotiFusionTrainer, split: str, metrics: dict, quiet: bool = False) -> dict:
+    """Log (unless `quiet`) and save one stage's metrics (`{split}_results.json`); returns them with `split`-prefixed
+    keys."""
+    if not quiet:
+        trainer.log_metrics(split, metrics)
     trainer.save_metrics(split, metrics)
     return {key if key.startswith(split) else f"{split}_{key}": value for key, value in metrics.items()}
 
@@ -260,8 +277,19 @@ def push_final_checkpoint(training_args: TrainingArguments) -> None:
     logger.info(f"pushed {training_args.output_dir} to {commit.commit_url}")
 
 
-__all__ = ["main"]
+def command_line(argv: list[str] | None = None) -> int:
+    """`python -m training.train`: a problem with the arguments, the config or a pretrained source is one line on
+    stderr (exit status 2 for the arguments and config, 1 otherwise); errors during training keep their traceback."""
+    try:
+        main(argv)
+    except SetupError as error:
+        print(f"python -m training.train: error: {error}", file=sys.stderr)
+        return error.exit_status
+    return 0
+
+
+__all__ = ["command_line", "main"]
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(command_line())
