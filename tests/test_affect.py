@@ -355,3 +355,58 @@ def test_an_unevaluated_card_says_so(tmp_path, affect_model):
     card.save(path)
     assert "model-index" not in metadata_load(path)
     assert "has not been evaluated" in card.text
+
+
+# ---------------------------------------------------------------------------------------------- pipeline + CLI
+
+
+@pytest.fixture(scope="module")
+def affect_checkpoint(tmp_path_factory, processor):
+    torch.manual_seed(0)
+    directory = tmp_path_factory.mktemp("affect_checkpoint")
+    config = make_tiny_config(text_config=tiny_text_config(processor.tokenizer.vocab_size))
+    model = EmotiFusionForEmotionClassification(config).eval()
+    with torch.no_grad():  # a large bias pushes the heads towards the tanh bounds
+        model.affect_regressor.bias.copy_(torch.tensor([5.0, -5.0]))
+    model.save_pretrained(directory)
+    processor.save_pretrained(directory)
+    return str(directory)
+
+
+def test_pipeline_returns_valence_and_arousal_in_range(affect_checkpoint):
+    from PIL import Image
+    from transformers import pipeline
+
+    pipe = pipeline("emotion-fusion", model=affect_checkpoint, trust_remote_code=True, device="cpu")
+    face = Image.new("RGB", (48, 48), (200, 150, 120))
+    results = pipe([{"image": face, "text": "I can't believe it"}, {"text": "so tired"}, {"image": face}],
+                   return_affect=True, return_modalities=True, top_k=2)
+    for result in results:
+        assert isinstance(result["valence"], float) and isinstance(result["arousal"], float)
+        assert -1.0 <= result["valence"] <= 1.0 and -1.0 <= result["arousal"] <= 1.0
+        assert len(result["scores"]) == 2 and "image_only" in result
+    assert results[0]["valence"] > 0.5 and results[0]["arousal"] < -0.5
+    # Without the flag the answer keeps its plain list form.
+    assert isinstance(pipe({"text": "hello"}), list)
+
+
+def test_pipeline_refuses_affect_without_the_heads(tmp_path, processor):
+    from transformers import pipeline
+
+    config = make_tiny_config(text_config=tiny_text_config(processor.tokenizer.vocab_size), affect_head=False)
+    EmotiFusionForEmotionClassification(config).save_pretrained(tmp_path)
+    processor.save_pretrained(tmp_path)
+    pipe = pipeline("emotion-fusion", model=str(tmp_path), trust_remote_code=True, device="cpu")
+    with pytest.raises(ValueError, match="valence/arousal heads"):
+        pipe({"text": "hello"}, return_affect=True)
+
+
+def test_predict_command_with_affect(affect_checkpoint, capsys):
+    from emotifusion_hf.cli import main
+
+    assert main(["predict", "--model", affect_checkpoint, "--text", "You're late. || Sorry.", "--affect", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert -1.0 <= result["valence"] <= 1.0 and -1.0 <= result["arousal"] <= 1.0
+    assert main(["predict", "--model", affect_checkpoint, "--text", "hi", "--affect"]) == 0
+    output = capsys.readouterr().out
+    assert "valence" in output and "arousal" in output
