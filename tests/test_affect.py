@@ -410,3 +410,38 @@ def test_predict_command_with_affect(affect_checkpoint, capsys):
     assert main(["predict", "--model", affect_checkpoint, "--text", "hi", "--affect"]) == 0
     output = capsys.readouterr().out
     assert "valence" in output and "arousal" in output
+
+
+# ---------------------------------------------------------------------------------------------- evaluation report
+
+
+def test_report_and_scatter_hold_valence_and_arousal(tmp_path):
+    from training.evaluate import build_report, format_summary, write_plots
+
+    rng = np.random.default_rng(2)
+    labels = np.repeat(np.arange(8), 4)
+    logits = rng.normal(size=(32, 8))
+    truth = rng.uniform(-1, 1, (32, 2))
+    annotated = truth.copy()
+    annotated[:8] = NAN  # faces without values are left out of the figures
+    collected = {
+        "labels": labels, "text_labels": None, "agreement": {},
+        **{name: logits for name in ("fused", "image_only", "text_only", "text_missing", "image_missing")},
+        "affect": {"labels": annotated, "fused": np.clip(truth + 0.05, -1, 1), "image_only": np.zeros((32, 2))},
+    }
+    report = build_report(collected)
+    fused = report["fused"]["affect"]
+    assert set(fused) == {"valence", "arousal"}
+    assert set(fused["valence"]) == {"ccc", "rmse", "pcc", "sagr", "num_samples"}
+    assert fused["valence"]["num_samples"] == 24 and fused["valence"]["ccc"] > 0.95
+    assert report["image_only"]["affect"]["arousal"]["ccc"] == pytest.approx(0.0)
+    assert "affect" not in report["text_only"]
+    assert "valence CCC" in format_summary(report)
+    plots = write_plots(collected, 1.0, str(tmp_path))
+    assert plots["valence_arousal"] == "valence_arousal.png"
+    assert (tmp_path / "valence_arousal.png").stat().st_size > 1000
+    json.dumps(report, allow_nan=False)  # no NaN figures in the JSON
+
+    # A split nobody annotated: no affect section at all, rather than NaN figures.
+    collected["affect"]["labels"] = np.full((32, 2), NAN)
+    assert "affect" not in build_report(collected)["fused"]
