@@ -7,11 +7,15 @@ import sys
 from pathlib import Path
 
 from .eval_report import (
+    AFFECT,
+    AFFECT_DIMENSIONS,
+    AFFECT_HEADS,
     AGREEMENT_LEVELS,
     CALIBRATION,
     EVAL_REPORT_NAME,
     HEADS,
     NUM_SAMPLES,
+    SOURCE,
     SPLIT,
     TEXT_LABEL_HEAD,
     TRAINING_SUMMARY_NAME,
@@ -94,6 +98,24 @@ def evaluation_sections(report: dict) -> list[dict]:
                 "of samples (the text is evidence, not the answer).",
                 "table": markdown_table(["text agrees with face"] + [header for _, header in columns], rows),
             })
+    affect_rows = []
+    for key, name in AFFECT_HEADS.items():
+        affect = (report.get(key) or {}).get(AFFECT)
+        for dimension in AFFECT_DIMENSIONS:
+            figures = (affect or {}).get(dimension)
+            if isinstance(figures, dict) and figures.get("num_samples"):
+                affect_rows.append((f"{dimension}, {name}", figures))
+    if affect_rows:
+        columns = _columns_present([figures for _, figures in affect_rows], [
+            ("ccc", "CCC"), ("rmse", "RMSE"), ("pcc", "PCC"), ("sagr", "SAGR"), ("num_samples", "samples")])
+        sections.append({
+            "title": "Valence and arousal",
+            "intro": "The valence/arousal heads (in [-1, 1]) against the annotated values, over the samples that have "
+            "them: concordance correlation (CCC, the figure AffectNet results are reported in), root mean squared "
+            "error, Pearson correlation and sign agreement.",
+            "table": markdown_table(["head"] + [header for _, header in columns],
+                                    [[name] + [figures[key] for key, _ in columns] for name, figures in affect_rows]),
+        })
     text_missing = report.get("text_missing")
     if isinstance(text_missing, dict):
         columns = _columns_present([text_missing], [("accuracy", "accuracy"), ("macro_f1", "macro-F1")])
@@ -141,6 +163,22 @@ def model_index_results(report: dict, dataset_name: str, dataset_type: str):
                     metric_name=f"{metric_label} ({name})",
                     metric_value=round(float(value), 4),
                     metric_args=None if metric == "accuracy" else {"average": "macro"},
+                ))
+    for key, name in AFFECT_HEADS.items():
+        affect = (report.get(key) or {}).get(AFFECT) or {}
+        for dimension in AFFECT_DIMENSIONS:
+            figures = affect.get(dimension) or {}
+            value = figures.get("ccc")
+            if figures.get("num_samples") and isinstance(value, (int, float)) and value == value:
+                results.append(EvalResult(
+                    task_type="image-classification",
+                    task_name="Multimodal emotion recognition",
+                    dataset_type=dataset_type,
+                    dataset_name=dataset_name,
+                    dataset_split=split,
+                    metric_type="ccc",
+                    metric_name=f"{dimension.capitalize()} CCC ({name})",
+                    metric_value=round(float(value), 4),
                 ))
     return results
 
@@ -258,6 +296,7 @@ def render_model_card(
         evaluated=evaluated,
         eval_split=(eval_report or {}).get(SPLIT, "test"),
         eval_samples=eval_samples,
+        eval_source=(eval_report or {}).get(SOURCE) if evaluated else None,
         eval_sections=evaluation_sections(eval_report) if evaluated else [],
     )
     return ModelCard(content)

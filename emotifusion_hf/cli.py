@@ -167,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--detect-face", action="store_true", help="crop the largest face found by OpenCV")
     predict.add_argument("--batch-size", type=_positive_int, default=16, help="batch mode: rows per forward (default: 16)")
     predict.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    predict.add_argument("--affect", action="store_true", help="add valence and arousal (in [-1, 1]) to each result")
     predict.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
     predict.add_argument("--quantize", action="store_true", help="int8 linear layers on CPU (bfloat16 on GPU): faster")
     predict.add_argument(

@@ -5,6 +5,7 @@ from transformers import BertConfig, PretrainedConfig
 from .labels import EMOTIONS
 
 FUSION_TYPES = ("attention", "concat")
+AFFECT_LOSSES = ("ccc", "mse")
 TEXT_POOLING_TYPES = ("cls", "mean")
 
 
@@ -56,6 +57,14 @@ class EmotiFusionConfig(PretrainedConfig):
             Per-class weights of the cross-entropy, one per emotion.
         label_smoothing (`float`, *optional*, defaults to 0.0):
             Label smoothing of the cross-entropy.
+        affect_head (`bool`, *optional*, defaults to `True`):
+            Add valence/arousal regression heads (tanh, in [-1, 1]) on the fused and on the image-only embedding.
+            A configuration saved before this field existed loads with `False`, so such checkpoints predict as before.
+        affect_loss (`str`, *optional*, defaults to `"ccc"`):
+            The valence/arousal loss: `"ccc"` (1 - concordance correlation, per dimension, averaged) or `"mse"`.
+            Either is computed only over the samples whose valence/arousal is given.
+        affect_loss_weight (`float`, *optional*, defaults to 1.0):
+            Weight of the valence/arousal loss (the image-only head's term counts `modality_loss_weight` as much).
         temperature (`float`, *optional*, defaults to 1.0):
             Softmax temperature fitted on validation data; the pipeline divides logits by it.
         initializer_range (`float`, *optional*, defaults to 0.02):
@@ -99,6 +108,9 @@ class EmotiFusionConfig(PretrainedConfig):
     modality_loss_weight: float | int = 0.5
     class_weights: list[float] | None = None
     label_smoothing: float | int = 0.0
+    affect_head: bool = True
+    affect_loss: str = "ccc"
+    affect_loss_weight: float | int = 1.0
     temperature: float | int = 1.0
     initializer_range: float = 0.02
     text_inference_bucket_size: int = 8
@@ -125,6 +137,14 @@ class EmotiFusionConfig(PretrainedConfig):
         self.vision_backbones = list(self.vision_backbones)
         super().__post_init__(**kwargs)
         self._validate()
+
+    @classmethod
+    def from_dict(cls, config_dict, **kwargs):
+        # A configuration saved before the valence/arousal heads existed has no `affect_head`: it describes a model
+        # without them (new configurations get them by default).
+        if "affect_head" not in config_dict and "affect_head" not in kwargs:
+            config_dict = {**config_dict, "affect_head": False}
+        return super().from_dict(config_dict, **kwargs)
 
     def _validate(self):
         if not isinstance(self.text_config, BertConfig):
@@ -153,6 +173,13 @@ class EmotiFusionConfig(PretrainedConfig):
                 raise ValueError(f"`{name}` must be in [0, 1), got {value!r}.")
         if not isinstance(self.modality_loss_weight, (int, float)) or self.modality_loss_weight < 0:
             raise ValueError(f"`modality_loss_weight` must be >= 0, got {self.modality_loss_weight!r}.")
+        if not isinstance(self.affect_head, bool):
+            raise ValueError(f"`affect_head` must be True or False, got {self.affect_head!r}.")
+        if self.affect_loss not in AFFECT_LOSSES:
+            raise ValueError(f"`affect_loss` must be one of {AFFECT_LOSSES}, got {self.affect_loss!r}.")
+        if not isinstance(self.affect_loss_weight, (int, float)) or isinstance(self.affect_loss_weight, bool) \
+                or self.affect_loss_weight < 0:
+            raise ValueError(f"`affect_loss_weight` must be >= 0, got {self.affect_loss_weight!r}.")
         if not isinstance(self.temperature, (int, float)) or not self.temperature > 0:
             raise ValueError(f"`temperature` must be > 0, got {self.temperature!r}.")
         if not isinstance(self.text_inference_bucket_size, int) or self.text_inference_bucket_size < 0:

@@ -54,13 +54,19 @@ class EmotiFusionClassifierOutput(ModelOutput):
     loss (`torch.FloatTensor` of shape `()`, *optional*, returned when `labels` is provided):
         Cross-entropy of the fused logits, plus `config.modality_loss_weight` times the mean cross-entropy of the
         image-only and text-only heads over the samples that have that modality (the text-only head against
-        `text_labels` when given).
+        `text_labels` when given), plus, where `valence_arousal_labels` are given, `config.affect_loss_weight` times
+        the valence/arousal loss of the fused head (and `modality_loss_weight` times that of the image-only head).
     logits (`torch.FloatTensor` of shape `(batch_size, num_labels)`):
         Fused classification scores (before softmax and before temperature scaling).
     image_logits (`torch.FloatTensor` of shape `(batch_size, num_labels)`, *optional*):
         Scores of the image-only head; `None` when no image was given.
     text_logits (`torch.FloatTensor` of shape `(batch_size, num_labels)`, *optional*):
         Scores of the text-only head; `None` when no text was given.
+    valence_arousal (`torch.FloatTensor` of shape `(batch_size, 2)`, *optional*):
+        Valence and arousal (in this order) of the fused head, tanh-bounded to [-1, 1]; `None` without
+        `config.affect_head`.
+    image_valence_arousal (`torch.FloatTensor` of shape `(batch_size, 2)`, *optional*):
+        Valence and arousal of the image-only head; `None` without `config.affect_head` or without an image.
     fused_embeds, image_embeds, text_embeds (`torch.FloatTensor` of shape `(batch_size, embed_dim)`):
         The embeddings of [`EmotiFusionModelOutput`].
     """
@@ -69,6 +75,8 @@ class EmotiFusionClassifierOutput(ModelOutput):
     logits: torch.FloatTensor | None = None
     image_logits: torch.FloatTensor | None = None
     text_logits: torch.FloatTensor | None = None
+    valence_arousal: torch.FloatTensor | None = None
+    image_valence_arousal: torch.FloatTensor | None = None
     fused_embeds: torch.FloatTensor | None = None
     image_embeds: torch.FloatTensor | None = None
     text_embeds: torch.FloatTensor | None = None
@@ -532,6 +540,43 @@ def _macro_f1(predictions: torch.Tensor, labels: torch.Tensor) -> float:
     return sum(scores) / len(scores) if scores else 0.0
 
 
+# AffectNet's code for a valence or arousal that was not annotated.
+AFFECT_NOT_ANNOTATED = -2.0
+
+
+def affect_annotated(values: torch.Tensor) -> torch.Tensor:
+    """Where a valence/arousal value is given: finite and not AffectNet's -2."""
+    return torch.isfinite(values) & (values != AFFECT_NOT_ANNOTATED)
+
+
+def affect_loss(predictions: torch.Tensor, targets: torch.Tensor, given: torch.Tensor, kind: str) -> torch.Tensor:
+    """Valence/arousal loss over the `given` entries of `(batch, 2)` `targets`, the mean over the two dimensions.
+
+    `"mse"`: mean squared error. `"ccc"`: 1 - the concordance correlation coefficient of each dimension over the
+    batch (Lin, 1989), which rewards matching the spread of the targets as well as following them; a dimension with
+    fewer than two given values falls back to the squared error. Not-given entries never reach the arithmetic, so
+    a NaN target cannot leak a NaN gradient. Zero (with a graph) when nothing is given.
+    """
+    predictions = predictions.float()
+    terms = []
+    for dimension in range(predictions.shape[-1]):
+        mask = given[:, dimension]
+        if not bool(mask.any()):
+            continue
+        predicted = predictions[mask, dimension]
+        target = targets[mask, dimension]
+        if kind == "mse" or predicted.numel() < 2:
+            terms.append(F.mse_loss(predicted, target))
+            continue
+        predicted_mean, target_mean = predicted.mean(), target.mean()
+        covariance = ((predicted - predicted_mean) * (target - target_mean)).mean()
+        spread = predicted.var(unbiased=False) + target.var(unbiased=False) + (predicted_mean - target_mean) ** 2
+        terms.append(1.0 - 2.0 * covariance / spread.clamp(min=1e-8))
+    if not terms:
+        return predictions.sum() * 0.0
+    return torch.stack(terms).mean()
+
+
 def _standardize(embeds: torch.Tensor) -> torch.Tensor:
     """Zero mean, unit variance over the feature axis (a LayerNorm without parameters)."""
     return F.layer_norm(embeds, embeds.shape[-1:])
@@ -547,6 +592,9 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
         self.classifier = nn.Linear(config.embed_dim, config.num_labels)
         self.image_classifier = nn.Linear(config.embed_dim, config.num_labels)
         self.text_classifier = nn.Linear(config.embed_dim, config.num_labels)
+        # Valence and arousal: a linear regression on the same (dropped-out) embeddings as the classifiers, tanh-bounded.
+        self.affect_regressor = nn.Linear(config.embed_dim, 2) if config.affect_head else None
+        self.image_affect_regressor = nn.Linear(config.embed_dim, 2) if config.affect_head else None
         # Where both modalities are present, the fused logits are `scale * fusion logits + image weight * image-only
         # log-probabilities + text weight * text-only log-probabilities`, `evidence_weights = (scale, image weight,
         # text weight)`. Fitted on held-out data after training (`fit_evidence_weights`), never by the optimizer: on
@@ -574,6 +622,7 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
         image_present: torch.BoolTensor | None = None,
         text_present: torch.BoolTensor | None = None,
         text_labels: torch.LongTensor | None = None,
+        valence_arousal_labels: torch.FloatTensor | None = None,
         **kwargs,
     ) -> EmotiFusionClassifierOutput:
         r"""
@@ -585,6 +634,9 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
             The emotion each text expresses, where a dataset knows it (the synthetic dialogues of `dataset_builder`
             do): the text-only head is trained on it instead of `labels`. A dialogue that does not match its face
             then teaches the text head what the words say rather than label noise.
+        valence_arousal_labels (`torch.FloatTensor` of shape `(batch_size, 2)`, *optional*):
+            Valence and arousal of each sample in [-1, 1]; NaN (or AffectNet's -2) where not annotated. Only the
+            annotated values enter the valence/arousal loss, and only together with `labels`.
         """
         outputs = self.emotifusion(
             pixel_values=pixel_values,
@@ -607,17 +659,31 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
             both_present = outputs.image_present & outputs.text_present
             logits = self.weigh_evidence(logits, image_logits, text_logits, both_present)
 
+        valence_arousal = image_valence_arousal = None
+        if self.affect_regressor is not None:
+            valence_arousal = torch.tanh(self.affect_regressor(self.dropout(outputs.fused_embeds)))
+            if pixel_values is not None:
+                image_valence_arousal = torch.tanh(
+                    self.image_affect_regressor(self.dropout(_standardize(outputs.image_embeds)))
+                )
+
         loss = None
         if labels is not None:
             loss = self.compute_loss(
                 logits, image_logits, text_logits, labels, outputs.image_present, outputs.text_present, text_labels
             )
+            if valence_arousal is not None and valence_arousal_labels is not None:
+                loss = loss + self.compute_affect_loss(
+                    valence_arousal, image_valence_arousal, valence_arousal_labels, outputs.image_present
+                )
 
         return EmotiFusionClassifierOutput(
             loss=loss,
             logits=logits,
             image_logits=image_logits,
             text_logits=text_logits,
+            valence_arousal=valence_arousal,
+            image_valence_arousal=image_valence_arousal,
             fused_embeds=outputs.fused_embeds,
             image_embeds=outputs.image_embeds,
             text_embeds=outputs.text_embeds,
@@ -728,6 +794,30 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
                 auxiliary.append(cross_entropy(head_logits[present], targets[present]))
         if auxiliary and self.config.modality_loss_weight > 0:
             loss = loss + self.config.modality_loss_weight * torch.stack(auxiliary).mean()
+        return loss
+
+    def compute_affect_loss(self, valence_arousal, image_valence_arousal, targets, image_present) -> torch.Tensor:
+        """`affect_loss_weight` times the fused head's valence/arousal loss, plus `modality_loss_weight` times the
+        image-only head's (over samples with an image), each over the annotated values of `targets` only."""
+        targets = targets.to(valence_arousal.device, torch.float32)
+        if targets.shape != valence_arousal.shape:
+            raise ValueError(
+                f"`valence_arousal_labels` must have shape {tuple(valence_arousal.shape)} (valence, arousal per "
+                f"sample), got {tuple(targets.shape)}."
+            )
+        given = affect_annotated(targets)
+        outside = given & (targets.abs() > 1.0)
+        if bool(outside.any()):
+            raise ValueError(
+                f"`valence_arousal_labels` must be in [-1, 1] (NaN or -2 where not annotated), got "
+                f"{targets[outside].tolist()}."
+            )
+        loss = self.config.affect_loss_weight * affect_loss(valence_arousal, targets, given, self.config.affect_loss)
+        if image_valence_arousal is not None and self.config.modality_loss_weight > 0:
+            image_given = given & image_present[:, None]
+            loss = loss + self.config.affect_loss_weight * self.config.modality_loss_weight * affect_loss(
+                image_valence_arousal, targets, image_given, self.config.affect_loss
+            )
         return loss
 
     def _check_labels(self, labels, logits, name: str) -> torch.Tensor:

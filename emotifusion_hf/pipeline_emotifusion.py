@@ -80,7 +80,9 @@ class EmotionFusionPipeline(Pipeline):
     Output per input: all eight emotions as `{"label", "score"}`, sorted by score, summing to 1, calibrated with the
     temperature stored in the config (`top_k` keeps the best k). With `return_modalities=True` or
     `detect_face=True` each result is a dict: `{"scores": [...], "image_only": [...] | None,
-    "text_only": [...] | None, "face_found": bool | None}`.
+    "text_only": [...] | None, "face_found": bool | None}`. `return_affect=True` (a model with valence/arousal
+    heads, `config.affect_head`) gives the dict form too, with `"valence"` and `"arousal"`: floats in [-1, 1] from the
+    fused head.
 
     `quantize=True` (a constructor argument: `pipeline(..., quantize=True)`) runs the linear layers in int8 on CPU
     (bfloat16 on an accelerator): faster, and it changes some scores and predictions (see BENCHMARKS.md). Adding
@@ -120,7 +122,8 @@ class EmotionFusionPipeline(Pipeline):
         pixel_values = self.processor.image_processor(images=list(images), return_tensors="pt")["pixel_values"]
         return pixel_values.contiguous(memory_format=torch.channels_last)
 
-    def _sanitize_parameters(self, top_k=None, return_modalities=None, detect_face=None, face_margin=None, **kwargs):
+    def _sanitize_parameters(self, top_k=None, return_modalities=None, detect_face=None, face_margin=None,
+                             return_affect=None, **kwargs):
         if kwargs:
             raise TypeError(f"Unknown emotion-fusion pipeline argument(s): {sorted(kwargs)}.")
         preprocess_params, postprocess_params = {}, {}
@@ -139,6 +142,11 @@ class EmotionFusionPipeline(Pipeline):
             postprocess_params["top_k"] = top_k
         if return_modalities is not None:
             postprocess_params["return_modalities"] = bool(return_modalities)
+        if return_affect:
+            if not getattr(self.model.config, "affect_head", False):
+                raise ValueError("`return_affect=True` needs a model with valence/arousal heads; this checkpoint has "
+                                 "none (`affect_head` is off in its config).")
+            postprocess_params["return_affect"] = True
         return preprocess_params, {}, postprocess_params
 
     def __call__(self, inputs=None, *, image=None, text=None, batch_size=None, **kwargs):
@@ -252,12 +260,14 @@ class EmotionFusionPipeline(Pipeline):
             "logits": outputs.logits,
             "image_logits": outputs.image_logits,
             "text_logits": outputs.text_logits,
+            "valence_arousal": getattr(outputs, "valence_arousal", None),
             "image_present": model_inputs.get("image_present"),
             "text_present": model_inputs.get("text_present"),
             "face_found": face_found,
         }
 
-    def postprocess(self, model_outputs, top_k: int | None = None, return_modalities: bool = False, detect_face=False):
+    def postprocess(self, model_outputs, top_k: int | None = None, return_modalities: bool = False, detect_face=False,
+                    return_affect: bool = False):
         id2label = self.model.config.id2label
         finite = torch.isfinite(model_outputs["logits"]).all(dim=-1)
         if not finite.all():
@@ -275,7 +285,7 @@ class EmotionFusionPipeline(Pipeline):
         results = []
         for row in range(fused.shape[0]):
             scores = _ranked(fused[row], id2label, top_k)
-            if not (return_modalities or detect_face):
+            if not (return_modalities or detect_face or return_affect):
                 results.append(scores)
                 continue
             result = {"scores": scores}
@@ -284,6 +294,10 @@ class EmotionFusionPipeline(Pipeline):
                 result["text_only"] = _modality_scores(text_only, model_outputs["text_present"], row, id2label, top_k)
             if detect_face:
                 result["face_found"] = model_outputs["face_found"][row]
+            if return_affect:
+                # tanh-bounded by the model; the clamp only guards the reduced-precision paths.
+                valence, arousal = model_outputs["valence_arousal"][row].float().clamp(-1.0, 1.0).tolist()
+                result["valence"], result["arousal"] = valence, arousal
             results.append(result)
         return results
 

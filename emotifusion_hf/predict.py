@@ -227,7 +227,8 @@ def _note_uncalibrated_trunks(pipe) -> None:
 def run_predict(args) -> int:
     """`emotifusion predict`. Invalid argument combinations are refused by the command line before this runs."""
     calibration_images = calibration_image_paths(args.calibration_images)
-    pipe_kwargs = {"top_k": args.top_k, "detect_face": args.detect_face or None}
+    pipe_kwargs = {"top_k": args.top_k, "detect_face": args.detect_face or None,
+                   "return_affect": getattr(args, "affect", False) or None}
     pipe_kwargs = {key: value for key, value in pipe_kwargs.items() if value is not None}
     if args.inputs:
         from .batch_inference import (
@@ -267,6 +268,8 @@ def run_predict(args) -> int:
         if isinstance(result, dict) and result.get("face_found") is False:
             print("no face found: the whole image was used")
         print(_format_table(scores))
+        if isinstance(result, dict) and "valence" in result:
+            print(f"{'valence':>9}  {result['valence']:+6.3f}\n{'arousal':>9}  {result['arousal']:+6.3f}")
     return 0
 
 

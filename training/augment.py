@@ -64,8 +64,25 @@ def build_eval_augmentation(image_processor: EmotiFusionImageProcessor) -> A.Com
     return A.Compose([A.Resize(height, width, interpolation=cv2.INTER_LINEAR, p=1.0), _normalize(image_processor)])
 
 
+# AffectNet's code for "valence/arousal not annotated".
+AFFECT_NOT_ANNOTATED = -2.0
+
+
+def affect_value(value, column: str) -> float:
+    """A valence or arousal cell as a float in [-1, 1], or NaN where it is not annotated (None, NaN or -2)."""
+    if value is None:
+        return float("nan")
+    value = float(value)
+    if np.isnan(value) or value == AFFECT_NOT_ANNOTATED:
+        return float("nan")
+    if not -1.0 <= value <= 1.0:
+        raise ValueError(f"Column `{column}` holds {value!r}; valence/arousal must be in [-1, 1] (-2: not annotated).")
+    return value
+
+
 class FaceDialogueTransform:
-    """A `Dataset.set_transform` / `with_transform` callable: rows -> `pixel_values`, `text`, `labels`.
+    """A `Dataset.set_transform` / `with_transform` callable: rows -> `pixel_values`, `text`, `labels` and
+    `valence_arousal_labels` (NaN where the dataset has no valence/arousal for a face, or no such columns).
 
     Decoding and augmentation run lazily, per accessed batch, so every epoch sees fresh augmentations and nothing
     is cached. The text is passed through untouched (a string, or a dialogue's turns joined by the processor) and is
@@ -82,6 +99,8 @@ class FaceDialogueTransform:
         label_column: str = "label",
         face_box_column: str | None = None,
         text_label_column: str | None = None,
+        valence_column: str = "valence",
+        arousal_column: str = "arousal",
     ):
         self.image_processor = image_processor
         self.augmentation = augmentation
@@ -94,6 +113,8 @@ class FaceDialogueTransform:
         self.face_box_column = face_box_column
         # The emotion each text expresses, when the dataset records it: it supervises the text-only head.
         self.text_label_column = text_label_column
+        self.valence_column = valence_column
+        self.arousal_column = arousal_column
 
     def _text(self, sample):
         if sample is None:
@@ -130,7 +151,16 @@ class FaceDialogueTransform:
             if self.text_label_column not in batch:
                 raise KeyError(f"The dataset has no `{self.text_label_column}` column (it has {sorted(batch)}).")
             transformed["text_labels"] = [int(label) for label in batch[self.text_label_column]]
+        transformed["valence_arousal_labels"] = self._affect(batch, len(images))
         return transformed
+
+    def _affect(self, batch: dict, count: int) -> list[list[float]]:
+        """Valence and arousal per row; a dataset without the columns (dialogue-only data, say) has none: NaN."""
+        missing = [float("nan")] * count
+        valence = batch.get(self.valence_column, missing)
+        arousal = batch.get(self.arousal_column, missing)
+        return [[affect_value(v, self.valence_column), affect_value(a, self.arousal_column)]
+                for v, a in zip(valence, arousal)]
 
 
 class SeededAugmentedDataset(torch.utils.data.Dataset):
@@ -204,6 +234,11 @@ class FaceDialogueCollator:
         for key in ("labels", "text_labels"):
             if key in features[0]:
                 batch[key] = torch.tensor([int(feature[key]) for feature in features], dtype=torch.long)
+        if "valence_arousal_labels" in features[0]:
+            # NaN marks a face without valence/arousal; the model leaves it out of that loss.
+            batch["valence_arousal_labels"] = torch.tensor(
+                [feature["valence_arousal_labels"] for feature in features], dtype=torch.float32
+            ).reshape(len(features), 2)
         return batch
 
 

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from importlib import resources
 
 from emotifusion_hf import EMOTIONS
-from emotifusion_hf.eval_report import EVAL_REPORT_NAME, TEMPERATURE, TEXT_LABEL_HEAD
+from emotifusion_hf.eval_report import AFFECT, EVAL_REPORT_NAME, TEMPERATURE, TEXT_LABEL_HEAD
 
 
 logger = logging.getLogger(__name__)
@@ -143,6 +143,9 @@ def verdict(report: dict, train_loss: float) -> str:
             f"(train loss {train_loss:.3f}, temperature {report[TEMPERATURE]:.2f})")
     if TEXT_LABEL_HEAD in report:
         line += f"; text-only against the dialogue's own emotion {report[TEXT_LABEL_HEAD]['accuracy']:.3f}"
+    affect = report["fused"].get(AFFECT) or {}
+    if affect:
+        line += "; " + ", ".join(f"{dimension} CCC {figures['ccc']:.3f}" for dimension, figures in affect.items())
     return line
 
 

@@ -8,13 +8,16 @@ Writes `eval_report.json` (its schema: `emotifusion_hf.eval_report`) with
 - `text_only_vs_text_label`: the text-only head against the label it learns, the dialogue's own emotion
   (`text_label`), where the data records it;
 - `text_missing` / `image_missing`: the fused head given only the image / only the dialogue;
+- `fused.affect` / `image_only.affect` (models with valence/arousal heads): CCC, RMSE, PCC and SAGR of valence and
+  of arousal over the samples whose valence/arousal is annotated;
 - `calibration`: the stored temperature and the fused ECE before and after applying it;
 - `agreement_levels`: the fused head when the test faces are re-paired with test dialogues whose own emotion
   (`text_label`) agrees with the face label in a chosen share of samples (1.0 = the text always says the answer,
   0.0 = it never does), plus `as_paired`: the dataset's own pairing split into agreeing / disagreeing samples;
 
-and the plots `confusion_matrix.png`, `reliability_diagram.png` (calibrated) and
-`reliability_diagram_uncalibrated.png`.
+and the plots `confusion_matrix.png`, `reliability_diagram.png` (calibrated),
+`reliability_diagram_uncalibrated.png` and, with valence/arousal heads, `valence_arousal.png` (predicted against
+annotated, fused head).
 """
 
 import json
@@ -28,6 +31,8 @@ import torch
 from emotifusion_hf import EMOTIONS
 from emotifusion_hf.model_source import hub_load_error, resolve_checkpoint
 from emotifusion_hf.eval_report import (
+    AFFECT,
+    AFFECT_HEADS,
     AGREEMENT_LEVELS,
     AS_PAIRED,
     CALIBRATION,
@@ -44,9 +49,11 @@ from emotifusion_hf.eval_report import (
 from .augment import FaceDialogueCollator, FaceDialogueTransform, build_eval_augmentation
 from .data import load_dataset_dir
 from .metrics import (
+    affect_report,
     classification_report,
     expected_calibration_error,
     head_report,
+    plot_affect_scatter,
     plot_confusion_matrix,
     plot_reliability_diagram,
     reliability_bins,
@@ -62,6 +69,7 @@ PLOT_NAMES = {
     "confusion_matrix": "confusion_matrix.png",
     "reliability_diagram": "reliability_diagram.png",
     "reliability_diagram_uncalibrated": "reliability_diagram_uncalibrated.png",
+    "valence_arousal": "valence_arousal.png",
 }
 
 
@@ -107,7 +115,7 @@ def repair_dialogues(labels, text_labels, agreement: float, seed: int = 0) -> tu
 
 
 def _forward(model, batch: dict, device, image: bool = True, text: bool = True):
-    inputs = {key: value.to(device) for key, value in batch.items() if key != "labels"}
+    inputs = {key: value.to(device) for key, value in batch.items() if key not in ("labels", "valence_arousal_labels")}
     if not image:
         inputs.pop("pixel_values")
     if not text:
@@ -127,7 +135,9 @@ def collect_logits(model, processor, split, batch_size: int = 32, agreement_leve
     """Run every evaluation condition over `split`, a batch of faces at a time (each face is decoded once).
 
     Returns `{"labels", "text_labels", "as_paired": {fused, image_only, text_only}, "text_missing", "image_missing",
-    "agreement": {level: {"fused", "text_only", "achieved"}}}` with `(n, 8)` logits.
+    "agreement": {level: {"fused", "text_only", "achieved"}}}` with `(n, 8)` logits, and, for a model with
+    valence/arousal heads, `"affect": {"labels", "fused", "image_only"}` with `(n, 2)` values (labels NaN where not
+    annotated).
     """
     device = next(model.parameters()).device
     image_processor = processor.image_processor
@@ -157,6 +167,7 @@ def collect_logits(model, processor, split, batch_size: int = 32, agreement_leve
 
 def _collect(model, collate, transform, split, texts, labels, text_labels, pairings, batch_size, device) -> dict:
     heads = {"fused": [], "image_only": [], "text_only": [], "text_missing": [], "image_missing": []}
+    affect = {"labels": [], "fused": [], "image_only": []}
     repaired = {level: {"fused": [], "text_only": []} for level in pairings}
     transformed = split.with_transform(transform)
     for start in range(0, len(split), batch_size):
@@ -168,6 +179,10 @@ def _collect(model, collate, transform, split, texts, labels, text_labels, pairi
         ]
         batch = collate(features)
         outputs = _forward(model, batch, device)
+        if getattr(outputs, "valence_arousal", None) is not None:
+            affect["labels"].append(np.asarray(rows["valence_arousal_labels"], dtype=np.float32).reshape(-1, 2))
+            affect["fused"].append(_numpy(outputs.valence_arousal))
+            affect["image_only"].append(_numpy(outputs.image_valence_arousal))
         heads["fused"].append(_numpy(outputs.logits))
         heads["image_only"].append(_numpy(outputs.image_logits))
         heads["text_only"].append(_numpy(outputs.text_logits))
@@ -188,6 +203,7 @@ def _collect(model, collate, transform, split, texts, labels, text_labels, pairi
     return {
         "labels": labels,
         "text_labels": text_labels,
+        "affect": {name: np.concatenate(chunks) for name, chunks in affect.items()} if affect["fused"] else None,
         **{name: stack(chunks) for name, chunks in heads.items()},
         "agreement": {
             level: {"fused": stack(outputs["fused"]), "text_only": stack(outputs["text_only"]),
@@ -246,6 +262,14 @@ def build_report(logits: dict, temperature: float = 1.0) -> dict:
         **{key: head_report(logits[key], labels, temperature) for key in MISSING_MODALITY},
         CALIBRATION: _calibration(logits["fused"], labels, temperature),
     }
+    affect = logits.get("affect")
+    if affect is not None:
+        for head in AFFECT_HEADS:
+            # Dimensions nobody annotated in this split are left out (no NaN figures in the JSON).
+            figures = {dimension: values for dimension, values in affect_report(affect[head], affect["labels"]).items()
+                       if values["num_samples"]}
+            if figures:
+                report[head][AFFECT] = figures
     text_labels = logits["text_labels"]
     if text_labels is not None:
         # What the text-only head learns is the dialogue's own emotion; against the face label it is only evidence.
@@ -273,6 +297,12 @@ def write_plots(logits: dict, temperature: float, output_dir: str) -> dict:
         paths[key] = plot_reliability_diagram(
             reliability_bins(probabilities, labels), os.path.join(output_dir, PLOT_NAMES[key]), title=title,
             ece=expected_calibration_error(probabilities, labels),
+        )
+    affect = logits.get("affect")
+    if affect is not None:
+        paths["valence_arousal"] = plot_affect_scatter(
+            affect["fused"], affect["labels"], os.path.join(output_dir, PLOT_NAMES["valence_arousal"]),
+            title="Valence and arousal (fused, test): predicted vs annotated",
         )
     return {key: os.path.basename(path) for key, path in paths.items()}
 
@@ -330,6 +360,12 @@ def format_summary(report: dict) -> str:
         for level, entry in report[AGREEMENT_LEVELS].items():
             lines.append(f"{float(level):<24.0%}{entry['accuracy']:>10.3f}{entry['macro_f1']:>10.3f}"
                          f"{entry['text_only_accuracy']:>10.3f}")
+    for head, name in AFFECT_HEADS.items():
+        affect = (report.get(head) or {}).get(AFFECT) or {}
+        cells = [f"{dimension} CCC {figures['ccc']:.3f} RMSE {figures['rmse']:.3f}"
+                 for dimension, figures in affect.items() if figures.get("num_samples")]
+        if cells:
+            lines.append(f"{name}: " + "; ".join(cells))
     calibration = report[CALIBRATION]
     lines.append(f"temperature {calibration['temperature']:.3f}: ECE {calibration['ece_before']:.3f} -> "
                  f"{calibration['ece_after']:.3f}")

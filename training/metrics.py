@@ -1,12 +1,15 @@
-"""Metrics of the classification heads: the standard classification figures from scikit-learn, and what no library
-offers here: calibration (ECE, reliability bins and diagram, NLL, temperature fitting), the per-head report and the
-`Trainer`'s `compute_metrics`.
+"""Metrics of the classification and valence/arousal heads: the standard figures come from `evaluate` metric modules
+shipped in `training/metric_modules/` (loaded from those files, never from the Hub; scikit-learn inside), plus what no
+library offers here: calibration (ECE, reliability bins and diagram, NLL, temperature fitting), the per-head report,
+the valence-arousal scatter and the `Trainer`'s `compute_metrics`.
 
 Everything takes plain arrays: `labels` of shape `(n,)` holding class ids and `logits` or `probabilities` of shape
 `(n, num_classes)`. Plots are written with matplotlib's Agg backend, so no display is needed.
 """
 
+import functools
 import math
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,6 +20,34 @@ from emotifusion_hf import EMOTIONS
 
 
 DEFAULT_NUM_BINS = 15
+METRIC_MODULES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "metric_modules")
+CLASSIFICATION_METRIC = "emotion_classification"
+AFFECT_METRIC = "valence_arousal"
+AFFECT_DIMENSIONS = ("valence", "arousal")
+
+
+@functools.cache
+def load_metric(name: str):
+    """One of the packaged `evaluate` metric modules (`emotion_classification`, `valence_arousal`), loaded from its
+    file in `training/metric_modules/`: works offline, and the figures never depend on what the Hub holds today."""
+    import evaluate
+
+    path = os.path.join(METRIC_MODULES_DIR, name)
+    if not os.path.isfile(os.path.join(path, f"{name}.py")):
+        raise FileNotFoundError(f"No packaged metric `{name}` (looked for {path}/{name}.py).")
+    return evaluate.load(path, module_type="metric")
+
+
+def affect_report(predictions, references) -> dict:
+    """`{"valence": {"ccc", "rmse", "pcc", "sagr", "num_samples"}, "arousal": {...}}` of `(n, 2)` predicted against
+    `(n, 2)` annotated valence/arousal (NaN or -2 where not annotated, left out), through the `valence_arousal`
+    metric module."""
+    predictions = np.asarray(predictions, dtype=np.float64)
+    references = np.asarray(references, dtype=np.float64)
+    if predictions.ndim != 2 or predictions.shape[1] != 2 or references.shape != predictions.shape:
+        raise ValueError(f"Valence/arousal `predictions` and `references` must both have shape (n, 2), got "
+                         f"{predictions.shape} and {references.shape}.")
+    return load_metric(AFFECT_METRIC).compute(predictions=predictions.tolist(), references=references.tolist())
 
 
 def _check_labels(labels, num_classes: int) -> np.ndarray:
@@ -75,11 +106,8 @@ def classification_report(labels, predictions, class_names: Sequence[str] = EMOT
         per_class = np.asarray(sklearn_metrics.precision_recall_fscore_support(
             labels, predictions, labels=np.arange(num_classes), zero_division=0.0
         ))
-        summary = {
-            "accuracy": sklearn_metrics.accuracy_score(labels, predictions),
-            "macro_f1": sklearn_metrics.f1_score(labels, predictions, average="macro", zero_division=0.0),
-            "weighted_f1": sklearn_metrics.f1_score(labels, predictions, average="weighted", zero_division=0.0),
-        }
+        figures = load_metric(CLASSIFICATION_METRIC).compute(predictions=predictions, references=labels)
+        summary = {key: figures[key] for key in summary}
     precision, recall, f1, support = per_class
     return {
         **{key: float(value) for key, value in summary.items()},
@@ -179,13 +207,22 @@ def head_report(logits, labels, temperature: float = 1.0, class_names: Sequence[
 
 def compute_metrics(eval_prediction) -> dict:
     """`Trainer` metrics: accuracy, macro-F1 and weighted-F1 of the fused head (plus the image-only and text-only
-    heads' accuracy and macro-F1 when the model returned them) and the fused head's ECE."""
+    heads' accuracy and macro-F1 when the model returned them), the fused head's ECE, and, where the model predicts
+    valence/arousal and the labels hold some, `valence_ccc`, `arousal_ccc`, ... of the fused head and
+    `image_valence_ccc`, ... of the image-only one."""
     predictions = eval_prediction.predictions
-    labels = np.asarray(eval_prediction.label_ids)
+    label_ids = eval_prediction.label_ids
+    # With valence/arousal among the label names the labels come as (class ids, (n, 2) valence/arousal).
+    affect_labels = None
+    if isinstance(label_ids, (tuple, list)):
+        label_ids, affect_labels = label_ids[0], (label_ids[1] if len(label_ids) > 1 else None)
+    labels = np.asarray(label_ids)
     heads = predictions if isinstance(predictions, (tuple, list)) else (predictions,)
     # Prediction tuples follow the model output order: logits, image_logits, text_logits (absent ones are dropped,
     # so only a 2-D array of the right shape counts as a head).
     heads = [np.asarray(head) for head in heads if head is not None]
+    # ... then valence_arousal and image_valence_arousal, (n, 2) each.
+    affect_heads = [head for head in heads if head.ndim == 2 and head.shape == (labels.shape[0], 2)]
     heads = [head for head in heads if head.ndim == 2 and head.shape == (labels.shape[0], len(EMOTIONS))]
     if not heads:
         raise ValueError("compute_metrics: the predictions hold no (num_samples, 8) logits.")
@@ -200,6 +237,12 @@ def compute_metrics(eval_prediction) -> dict:
         report = classification_report(labels, head.argmax(axis=1))
         metrics[f"{name}_accuracy"] = report["accuracy"]
         metrics[f"{name}_macro_f1"] = report["macro_f1"]
+    if affect_labels is not None and affect_heads:
+        for prefix, head in zip(("", "image_"), affect_heads):
+            for dimension, figures in affect_report(head, affect_labels).items():
+                if figures["num_samples"]:
+                    metrics.update({f"{prefix}{dimension}_{key}": figures[key]
+                                    for key in ("ccc", "rmse", "pcc", "sagr", "num_samples")})
     return metrics
 
 
@@ -225,6 +268,38 @@ def plot_confusion_matrix(matrix, path, class_names: Sequence[str] = EMOTIONS, t
         for column in range(matrix.shape[1]):
             colour = "white" if normalised[row, column] > 0.5 else "black"
             axes.text(column, row, int(matrix[row, column]), ha="center", va="center", color=colour, fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return str(path)
+
+
+def plot_affect_scatter(predictions, references, path, title: str = "Valence and arousal") -> str:
+    """Predicted against annotated valence (left) and arousal (right), one dot per annotated sample, with the
+    diagonal of perfect prediction and each dimension's CCC in its title."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    predictions = np.asarray(predictions, dtype=np.float64)
+    references = np.asarray(references, dtype=np.float64)
+    report = affect_report(predictions, references)
+    figure, axes = plt.subplots(1, 2, figsize=(10, 5))
+    for index, (dimension, panel) in enumerate(zip(AFFECT_DIMENSIONS, axes)):
+        given = np.isfinite(references[:, index]) & (references[:, index] != -2.0)
+        panel.plot([-1, 1], [-1, 1], linestyle="--", color="grey", label="perfect prediction")
+        panel.scatter(references[given, index], predictions[given, index], s=8, alpha=0.5, color="tab:blue")
+        panel.set_xlim(-1.05, 1.05)
+        panel.set_ylim(-1.05, 1.05)
+        panel.set_aspect("equal")
+        panel.set_xlabel(f"annotated {dimension}")
+        panel.set_ylabel(f"predicted {dimension}")
+        figures = report[dimension]
+        caption = f"CCC {figures['ccc']:.3f}, n={figures['num_samples']}" if figures["num_samples"] else "no annotations"
+        panel.set_title(f"{dimension} ({caption})")
+        panel.legend(loc="upper left")
+    figure.suptitle(title)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -264,13 +339,16 @@ def plot_reliability_diagram(bins: dict, path, title: str = "Reliability diagram
 
 
 __all__ = [
+    "affect_report",
     "classification_report",
     "compute_metrics",
     "confusion_matrix",
     "expected_calibration_error",
     "fit_temperature",
     "head_report",
+    "load_metric",
     "negative_log_likelihood",
+    "plot_affect_scatter",
     "plot_confusion_matrix",
     "plot_reliability_diagram",
     "reliability_bins",

@@ -23,6 +23,16 @@ from transformers import EarlyStoppingCallback, PrinterCallback, ProgressCallbac
 from transformers.trainer_utils import get_last_checkpoint
 
 from emotifusion_hf import EMOTIONS
+from emotifusion_hf.eval_report import (
+    AFFECT,
+    AFFECT_DIMENSIONS,
+    AFFECT_FIGURES,
+    AFFECT_HEADS,
+    NUM_SAMPLES,
+    SOURCE,
+    SPLIT,
+    TRAINER_EVALUATION_SOURCE,
+)
 from emotifusion_hf.hub import push_checkpoint
 
 from .arguments import adjust_training_arguments, parse_arguments
@@ -108,23 +118,33 @@ def main(argv: list[str] | None = None, callbacks: list | None = None, progress_
         metrics.update(record_metrics(trainer, "train", train_result.metrics, quiet))
         trainer.save_state()
 
+    # ------------------------------------------------------------------------------------------------ calibrate
+    # Before evaluating: the evidence weights fitted here change the fused head, and the figures must be those of
+    # the model that is saved.
+    if training_args.do_train and model_args.calibrate_temperature and splits.eval is not None:
+        metrics.update(record_metrics(trainer, "calibration", trainer.calibrate(splits.eval), quiet))
+
     # ------------------------------------------------------------------------------------------------ evaluate
+    evaluated = {}
     if training_args.do_eval:
-        metrics.update(record_metrics(trainer, "eval", trainer.evaluate(splits.eval, metric_key_prefix="eval"), quiet))
+        evaluated[data_args.eval_split] = (trainer.evaluate(splits.eval, metric_key_prefix="eval"), len(splits.eval))
+        metrics.update(record_metrics(trainer, "eval", evaluated[data_args.eval_split][0], quiet))
     if training_args.do_predict:
-        metrics.update(record_metrics(trainer, "test", trainer.evaluate(splits.test, metric_key_prefix="test"), quiet))
+        evaluated[data_args.test_split] = (trainer.evaluate(splits.test, metric_key_prefix="test"), len(splits.test))
+        metrics.update(record_metrics(trainer, "test", evaluated[data_args.test_split][0], quiet))
     if not training_args.do_train:
         return metrics
-
-    # ------------------------------------------------------------------------------------------------ calibrate
-    if model_args.calibrate_temperature and splits.eval is not None:
-        metrics.update(record_metrics(trainer, "calibration", trainer.calibrate(splits.eval), quiet))
 
     # ------------------------------------------------------------------------------------------------ save
     if text_cache is not None:
         logger.info(f"text feature cache: {len(text_cache.states)} dialogues encoded, {text_cache.hits} replays")
     summary = training_summary(model_args, data_args, training_args, dataset, trainer)
-    trainer.save_final_checkpoint(processor, training_args.output_dir, summary)
+    # The card carries this run's own figures (the test split's when it has both), or says it was not evaluated.
+    run_report = None
+    if evaluated:
+        split = data_args.test_split if data_args.test_split in evaluated else data_args.eval_split
+        run_report = trainer_eval_report(*evaluated[split], split=split)
+    trainer.save_final_checkpoint(processor, training_args.output_dir, summary, eval_report=run_report)
     if push_to_hub and trainer.is_world_process_zero():
         push_final_checkpoint(training_args)
     return metrics
@@ -204,6 +224,30 @@ def record_metrics(trainer: EmotiFusionTrainer, split: str, metrics: dict, quiet
         trainer.log_metrics(split, metrics)
     trainer.save_metrics(split, metrics)
     return {key if key.startswith(split) else f"{split}_{key}": value for key, value in metrics.items()}
+
+
+def trainer_eval_report(metrics: dict, num_samples: int, split: str) -> dict:
+    """An `eval_report` (schema: `emotifusion_hf.eval_report`) of the `Trainer`'s evaluation of one split, for the
+    card of the checkpoint this run saves: the summary figures `compute_metrics` gave, nothing else."""
+    prefix = next((key.split("_", 1)[0] for key in metrics if key.endswith("_accuracy")), "eval")
+
+    def figures(head_prefix: str, names) -> dict:
+        return {name: float(metrics[f"{prefix}_{head_prefix}{name}"]) for name in names
+                if isinstance(metrics.get(f"{prefix}_{head_prefix}{name}"), (int, float))}
+
+    report = {SOURCE: TRAINER_EVALUATION_SOURCE, SPLIT: split, NUM_SAMPLES: int(num_samples)}
+    for head, head_prefix in (("fused", ""), ("image_only", "image_"), ("text_only", "text_")):
+        entry = figures(head_prefix, ("accuracy", "macro_f1", "weighted_f1", "ece"))
+        if head in AFFECT_HEADS:
+            affect = {dimension: figures(f"{head_prefix}{dimension}_", (*AFFECT_FIGURES, "num_samples"))
+                      for dimension in AFFECT_DIMENSIONS}
+            affect = {dimension: {**values, "num_samples": int(values.get("num_samples", 0))}
+                      for dimension, values in affect.items() if values}
+            if affect:
+                entry[AFFECT] = affect
+        if entry:
+            report[head] = entry
+    return report
 
 
 def training_summary(model_args, data_args, training_args, dataset, trainer) -> dict:

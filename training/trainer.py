@@ -55,7 +55,11 @@ class EmotiFusionTrainer(Trainer):
         super().__init__(*args, **kwargs)
         if self.args.label_names is None:
             # The emotion is the label; `text_labels` (optional, training only) is an input of the text head's loss.
+            # Valence/arousal (NaN where not annotated) are labels too where the model predicts them, so evaluation
+            # hands them to `compute_metrics`.
             self.label_names = ["labels"]
+            if getattr(self.accelerator.unwrap_model(self.model).config, "affect_head", False):
+                self.label_names.append("valence_arousal_labels")
         self.backbone_learning_rate = backbone_learning_rate
         self.vision_backbone_learning_rate = vision_backbone_learning_rate
         self.balanced_sampling_weights = balanced_sampling_weights
@@ -135,8 +139,10 @@ class EmotiFusionTrainer(Trainer):
             "nll_after": negative_log_likelihood(logits, labels, temperature),
         }
 
-    def save_final_checkpoint(self, processor, output_dir: str, summary: dict | None = None) -> None:
-        """Write the final model through `save_checkpoint` (the single save path) on the main process only."""
+    def save_final_checkpoint(self, processor, output_dir: str, summary: dict | None = None,
+                              eval_report: dict | None = None) -> None:
+        """Write the final model through `save_checkpoint` (the single save path) on the main process only, with the
+        run's own `eval_report` when it evaluated (its card then carries the figures)."""
         state_dict = None
         if self.is_fsdp_enabled:
             # Sharded parameters are gathered collectively, so every process takes part in this call.
@@ -148,7 +154,8 @@ class EmotiFusionTrainer(Trainer):
             # The cache is a training device only; `save_checkpoint` swaps in a fresh folder, in which the
             # Trainer's checkpoints and logs must survive.
             with text_feature_cache_set_aside(model), trainer_files_set_aside(output_dir):
-                save_checkpoint(model, processor, output_dir, training_summary=summary, **kwargs)
+                save_checkpoint(model, processor, output_dir, eval_report=eval_report, training_summary=summary,
+                                **kwargs)
             logger.info(f"model, processor and pipeline saved to {output_dir}")
         self.accelerator.wait_for_everyone()
 
