@@ -35,6 +35,22 @@ def _run_push(args):
     return run_push(args)
 
 
+def _run_video(args):
+    from .video import run_video
+
+    return run_video(args)
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}") from None
+    if not 0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}")
+    return number
+
+
 def _positive_int(value: str) -> int:
     try:
         number = int(value)
@@ -89,6 +105,24 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrate int8 convolutions on: faster still",
     )
     predict.set_defaults(handler=_run_predict)
+
+    video = commands.add_parser("video", help="an emotion timeline from a video and its transcript")
+    video.add_argument("--model", required=True, help="checkpoint folder or Hub id")
+    video.add_argument("--video", required=True, help="the video file (mp4, mov, mkv, webm, ...)")
+    video.add_argument("--transcript", default=None, help="what is said when: a .srt, .vtt or .json file")
+    video.add_argument("--output", required=True, help="folder for timeline.json, timeline.csv and timeline.png")
+    video.add_argument("--fps", type=_positive_float, default=5.0, help="frames sampled per second (default: 5)")
+    video.add_argument("--detect-face", action="store_true", help="crop the face OpenCV finds, following one person")
+    video.add_argument("--smoothing", choices=["ema", "none"], default="ema",
+                       help="exponential moving average over time, or none (default: ema)")
+    video.add_argument("--half-life", type=_positive_float, default=1.0, help="EMA half-life in seconds (default: 1)")
+    video.add_argument("--hysteresis", type=float, default=0.0,
+                       help="the top label changes only when another emotion leads by more than this (default: 0)")
+    video.add_argument("--batch-size", type=_positive_int, default=8)
+    video.add_argument("--annotate", action="store_true", help="also write annotated.mp4 (face box, top emotion)")
+    video.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
+    video.add_argument("--no-progress", action="store_true", help="no progress bar")
+    video.set_defaults(handler=_run_video)
 
     push = commands.add_parser("push", help="upload a checkpoint folder to the Hugging Face Hub")
     push.add_argument("--model", required=True, help="checkpoint folder")
