@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
+
 from .demo_faces import render_face
 
 
@@ -50,8 +51,7 @@ def write_srt(path: str, scenes: list[Scene]) -> None:
     """A SubRip file with one cue per scene that has words, spanning that scene."""
     cues = [(start, end, scene.text) for start, end, scene in scene_spans(scenes) if scene.text]
     with open(path, "w", encoding="utf-8") as handle:
-        for number, (start, end, text) in enumerate(cues, start=1):
-            handle.write(f"{number}\n{_timestamp(start, ',')} --> {_timestamp(end, ',')}\n{text}\n\n")
+        handle.writelines(f"{number}\n{_timestamp(start, ',')} --> {_timestamp(end, ',')}\n{text}\n\n" for number, (start, end, text) in enumerate(cues, start=1))
 
 
 def write_demo_video(
@@ -129,4 +129,37 @@ def write_demo_video(
     return index
 
 
-__all__ = ["Scene", "scene_spans", "write_demo_video", "write_srt"]
+# The README's clip: the kind of video the tests build, a little longer.
+EXAMPLE_SCENES = [
+    Scene("neutral", 1.5),
+    Scene("happy", 3.0, "We won the tickets!"),
+    Scene("surprise", 2.0, "Wait, both of them?"),
+    Scene("sad", 3.0, "Oh no. The concert is cancelled."),
+    Scene("anger", 2.5, "They kept our money?!"),
+    Scene("neutral", 1.5),
+]
+
+
+def main(argv=None) -> int:
+    """`python -m dataset_builder.demo_video --output DIR`: `DIR/clip.mp4` and `DIR/clip.srt`."""
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(prog="python -m dataset_builder.demo_video", description=main.__doc__)
+    parser.add_argument("--output", required=True, help="folder for clip.mp4 and clip.srt")
+    parser.add_argument("--size", type=int, nargs=2, default=(320, 240), metavar=("WIDTH", "HEIGHT"))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    os.makedirs(args.output, exist_ok=True)
+    video, transcript = os.path.join(args.output, "clip.mp4"), os.path.join(args.output, "clip.srt")
+    count = write_demo_video(video, EXAMPLE_SCENES, size=tuple(args.size), seed=args.seed)
+    write_srt(transcript, EXAMPLE_SCENES)
+    print(f"{count} frames -> {video}, subtitles -> {transcript}")
+    return 0
+
+
+__all__ = ["EXAMPLE_SCENES", "Scene", "main", "scene_spans", "write_demo_video", "write_srt"]
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -21,12 +21,11 @@ import math
 import os
 import stat
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from fractions import Fraction
 
 import numpy as np
 
-from .labels import EMOTIONS
 from .transcripts import Utterance, clip_to_duration, read_transcript
 
 
@@ -87,7 +86,7 @@ def check_video_path(path: str) -> None:
 def _display_array(frame) -> np.ndarray:
     """A decoded frame as an RGB array the way a player shows it: the display matrix's rotation applied."""
     array = frame.to_ndarray(format="rgb24")
-    quarter_turns = round((frame.rotation or 0) / 90) % 4
+    quarter_turns = round((getattr(frame, "rotation", 0) or 0) / 90) % 4
     # `rotation` is counter-clockwise, as `np.rot90` turns.
     return np.ascontiguousarray(np.rot90(array, quarter_turns)) if quarter_turns else array
 
@@ -144,7 +143,7 @@ class VideoReader:
                              + (f" ({self._problem})." if self._problem else "."))
         self._first = first
         height, width = first[1].height, first[1].width
-        rotation = round((first[1].rotation or 0) / 90) % 4 * 90
+        rotation = round((getattr(first[1], "rotation", 0) or 0) / 90) % 4 * 90
         if rotation in (90, 270):
             width, height = height, width
         self.info = VideoInfo(

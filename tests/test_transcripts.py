@@ -4,7 +4,12 @@ import json
 
 import pytest
 
-from emotifusion_hf.transcripts import TranscriptError, Utterance, clip_to_duration, read_transcript
+from emotifusion_hf.transcripts import (
+    TranscriptError,
+    Utterance,
+    clip_to_duration,
+    read_transcript,
+)
 
 
 def _write(tmp_path, name, text, encoding="utf-8"):

@@ -12,11 +12,11 @@ import pytest
 
 av = pytest.importorskip("av")
 
-from dataset_builder.demo_video import Scene, write_demo_video, write_srt  # noqa: E402
-from emotifusion_hf import EMOTIONS  # noqa: E402
-from emotifusion_hf.cli import main  # noqa: E402
-from emotifusion_hf.transcripts import Utterance  # noqa: E402
-from emotifusion_hf.video import (  # noqa: E402
+from dataset_builder.demo_video import Scene, write_demo_video, write_srt
+from emotifusion_hf import EMOTIONS
+from emotifusion_hf.cli import main
+from emotifusion_hf.transcripts import Utterance
+from emotifusion_hf.video import (
     DialogueContext,
     FaceTracker,
     Smoother,
@@ -24,7 +24,6 @@ from emotifusion_hf.video import (  # noqa: E402
     VideoReader,
     analyze_video,
 )
-
 
 SCENES = [
     Scene("neutral", 1.0),
