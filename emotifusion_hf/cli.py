@@ -119,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--hysteresis", type=float, default=0.0,
                        help="the top label changes only when another emotion leads by more than this (default: 0)")
     video.add_argument("--batch-size", type=_positive_int, default=8)
+    video.add_argument("--context-turns", type=_positive_int, default=2,
+                       help="dialogue turns per frame, the current line included (default: 2)")
+    video.add_argument("--context-seconds", type=float, default=4.0,
+                       help="earlier lines count if they ended at most this long before the current one (default: 4)")
     video.add_argument("--annotate", action="store_true", help="also write annotated.mp4 (face box, top emotion)")
     video.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
     video.add_argument("--no-progress", action="store_true", help="no progress bar")

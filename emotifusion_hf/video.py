@@ -31,7 +31,11 @@ from .transcripts import Utterance, clip_to_duration, read_transcript
 
 DEFAULT_SAMPLE_FPS = 5.0
 DEFAULT_HALF_LIFE = 1.0  # seconds: a face's expression holds for about that long
-DEFAULT_CONTEXT_TURNS = 6  # the demo dialogues have 1-6 turns
+# A model trained on dialogues that carry one emotion reads every turn it is given as evidence for the moment: a
+# happy line from half a minute ago outweighs a sad one said now. So the context is the current line and the
+# one before it, when it was said shortly before.
+DEFAULT_CONTEXT_TURNS = 2
+DEFAULT_CONTEXT_SECONDS = 4.0
 FACE_HOLD_SECONDS = 1.0  # a face missed for a moment keeps its last box this long
 # Container formats FFmpeg opens for still images: a picture is not a video.
 _STILL_IMAGE_FORMATS = ("image2", "_pipe", "gif", "webp", "apng")
@@ -304,11 +308,16 @@ class FaceTracker:
 
 class DialogueContext:
     """The text for a moment of the video: the utterance being said then plus the turns before it, as many as fit
-    in the processor's token budget (oldest dropped first) and at most `max_turns` in all."""
+    in the processor's token budget (oldest dropped first), at most `max_turns` in all, and only turns that ended at
+    most `max_seconds` before the current one started."""
 
-    def __init__(self, utterances: list[Utterance], processor=None, max_turns: int = DEFAULT_CONTEXT_TURNS):
+    def __init__(self, utterances: list[Utterance], processor=None, max_turns: int = DEFAULT_CONTEXT_TURNS,
+                 max_seconds: float = DEFAULT_CONTEXT_SECONDS):
         if not isinstance(max_turns, int) or isinstance(max_turns, bool) or max_turns < 1:
             raise ValueError(f"`context_turns` must be a positive integer, got {max_turns!r}.")
+        if not 0 <= max_seconds <= float("inf"):
+            raise ValueError(f"`context_seconds` must be a number of seconds >= 0, got {max_seconds!r}.")
+        self.max_seconds = max_seconds
         self.utterances = utterances
         self.starts = [utterance.start for utterance in utterances]
         self.processor = processor
@@ -333,6 +342,9 @@ class DialogueContext:
     def turns(self, index: int) -> list[str]:
         if index not in self._turns:
             first = max(0, index - self.max_turns + 1)
+            start = self.utterances[index].start
+            while first < index and self.utterances[first].end < start - self.max_seconds:
+                first += 1
             turns = [utterance.text for utterance in self.utterances[first : index + 1]]
             while len(turns) > 1 and not self._fits(turns):
                 turns = turns[1:]
@@ -413,6 +425,7 @@ def analyze_video(
     hysteresis: float = 0.0,
     batch_size: int = 8,
     context_turns: int = DEFAULT_CONTEXT_TURNS,
+    context_seconds: float = DEFAULT_CONTEXT_SECONDS,
     face_margin: float = 0.25,
     device=None,
     output_dir: str | None = None,
@@ -433,6 +446,7 @@ def analyze_video(
         hysteresis: the top label changes only when another emotion leads it by more than this (0: off).
         batch_size: frames scored per forward pass.
         context_turns: at most this many turns of dialogue per frame (the current one included).
+        context_seconds: earlier turns count only when they ended at most this long before the current one began.
         output_dir: when given, `timeline.json`, `timeline.csv`, `timeline.png` (and `annotated.mp4` with
             `annotate=True`) are written there.
         progress: show a progress bar over the video's duration.
@@ -473,7 +487,7 @@ def analyze_video(
         if utterances and info.duration is not None:
             utterances, clip_warnings = clip_to_duration(utterances, info.duration)
             warnings_found += clip_warnings
-        context = DialogueContext(utterances, getattr(pipe, "processor", None), context_turns)
+        context = DialogueContext(utterances, getattr(pipe, "processor", None), context_turns, context_seconds)
         tracker = FaceTracker(face_margin) if detect_face else None
         if annotate:
             writer = AnnotatedVideoWriter(os.path.join(output_dir, "annotated.mp4"), fps)
@@ -516,6 +530,8 @@ def analyze_video(
                     flush()
             if pending:
                 flush()
+            if bar.total and info.complete:
+                bar.update(bar.total - bar.n)  # the last sample falls short of the end by less than 1/fps
         finally:
             bar.close()
             if writer is not None:
@@ -624,8 +640,9 @@ def plot_timeline(timeline: dict, path: str) -> None:
     for span_index, segment in enumerate(timeline["segments"]):
         axis.axvspan(segment["start"], segment["end"], color="#000000", alpha=0.06 if span_index % 2 else 0.1, lw=0)
         width = segment["end"] - segment["start"]
-        # About one character per 0.9% of the axis: longer words are cut so neighbouring lines do not collide.
-        room = max(4, int(width / max(duration, 1e-6) * 110))
+        # Lines alternate between two rows, so each may spread over about its own span and half of each neighbour's
+        # (about 190 characters over the whole axis); longer words are cut so neighbours on a row never collide.
+        room = max(4, int(width / max(duration, 1e-6) * 190))
         text = segment["text"] if len(segment["text"]) <= room else segment["text"][: room - 1] + "\u2026"
         axis.text(segment["start"] + width / 2, 1.02 + 0.06 * (span_index % 2), f"\u201c{text}\u201d",
                   ha="center", va="bottom", fontsize=8, transform=axis.get_xaxis_transform(), clip_on=False)
@@ -715,15 +732,14 @@ def run_video(args) -> int:
     else:
         utterances = None
     if args.detect_face:
-        from .pipeline_emotifusion import detect_faces  # noqa: F401  (OpenCV missing: say so before decoding)
-
-        _require_cv2()
+        _require_cv2()  # missing OpenCV is said before the model loads
     _require_av()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         timeline = analyze_video(
             args.model, args.video, utterances, fps=args.fps, detect_face=args.detect_face, smoothing=args.smoothing,
             half_life=args.half_life, hysteresis=args.hysteresis, batch_size=args.batch_size, device=args.device,
+            context_turns=args.context_turns, context_seconds=args.context_seconds,
             output_dir=args.output, annotate=args.annotate, progress=not args.no_progress,
         )
     for warning in caught:

@@ -93,7 +93,6 @@ def test_command_writes_the_timeline_files(tiny_checkpoint, clip, tmp_path, caps
                                                                                  key=frame["scores"].get)
     # The detector sees the demo face on most frames and follows it.
     assert sum(frame["face_found"] for frame in frames) >= len(frames) // 2
-    # The second utterance's frames carry the first as the previous turn: the dialogue context is fed.
     assert [segment["text"] for segment in timeline["segments"]] == ["We won the tickets!", "Oh no. I am so sorry."]
     assert [segment["frames"] for segment in timeline["segments"]] == [8, 7]
     for segment in timeline["segments"]:
@@ -285,14 +284,16 @@ def test_hysteresis_keeps_the_label_until_another_leads_clearly():
 def test_dialogue_context_takes_previous_turns_within_the_token_budget(processor):
     utterances = [Utterance(0, 1, "You ate my cake."), Utterance(1.5, 2, "All of it?"),
                   Utterance(3, 4, "Well. I was hungry.")]
-    context = DialogueContext(utterances, processor, max_turns=6)
+    context = DialogueContext(utterances, processor, max_turns=6, max_seconds=10)
     assert context.utterance_at(0.5) == 0 and context.utterance_at(1.2) is None and context.utterance_at(3.9) == 2
     assert context.turns(2) == ["You ate my cake.", "All of it?", "Well. I was hungry."]
     assert DialogueContext(utterances, processor, max_turns=2).turns(2) == ["All of it?", "Well. I was hungry."]
+    # A line that ended long before the current one no longer counts.
+    assert DialogueContext(utterances, processor, max_seconds=1.5).turns(2) == ["All of it?", "Well. I was hungry."]
     original = processor.max_length
     try:
         processor.max_length = 16  # room for the last two turns only
-        assert DialogueContext(utterances, processor).turns(2) == ["All of it?", "Well. I was hungry."]
+        assert DialogueContext(utterances, processor, max_seconds=10).turns(2) == ["All of it?", "Well. I was hungry."]
     finally:
         processor.max_length = original
 
