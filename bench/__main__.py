@@ -26,6 +26,7 @@ SECTIONS = {
     "data": "bench.data",
     "text": "bench.text",
     "fusion": "bench.fusion",
+    "video": "bench.video",
 }
 
 

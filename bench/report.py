@@ -26,6 +26,14 @@ GOALS = {
     "text_transfer_macro_f1": ("text", "macro-F1 on real text (7 emotions) of a linear probe trained on 300 grammar dialogues per label (the original project's stock sentences: 0.26)", "reported", None),
     "text_transfer_accuracy": ("text", "accuracy of that probe on the same real text", "reported", None),
     "worst_fusion_margin": ("fusion", "fused macro-F1 minus the better single head's, worst over text agreement 0 / 0.5 / 1 on 40 demo faces per class", ">= -0.01", lambda v: v >= -0.01),
+    "realtime_demo_720p": ("video", "seconds of 720p video per wall second, `--fps 5 --detect-face`, demo-size model (120 s clip)", ">= 1", lambda v: v >= 1),
+    "realtime_default_720p": ("video", "the same with the default-size model (10 s clip)", "reported", None),
+    "video_per_cpu_second_demo": ("video", "seconds of video per CPU-second (all threads) of that run, demo-size model", "reported", None),
+    "video_per_cpu_second_default": ("video", "the same, default-size model", "reported", None),
+    "rss_growth": ("video", "peak RSS of `emotifusion video` on a 120 s clip over a 10 s clip (fresh processes)", "<= 1.2", lambda v: v <= 1.2),
+    "analysis_rss_growth": ("video", "the same over the analysis alone (peak reset after the model loads)", "<= 1.2", lambda v: v <= 1.2),
+    "decode_fps_pyav": ("video", "720p H.264 frames sampled per second at 5 fps, decoding only: PyAV", "reported", None),
+    "decode_fps_opencv": ("video", "the same with OpenCV's FFmpeg build (grab every frame, retrieve the sampled ones)", "reported", None),
 }
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"

@@ -41,6 +41,22 @@ def _run_push(args):
     return run_push(args)
 
 
+def _run_video(args):
+    from .video import run_video
+
+    return run_video(args)
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}") from None
+    if not 0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {value!r}")
+    return number
+
+
 class UsageError(Exception):
     """An invalid combination of arguments, reported like argparse's own errors (usage line, exit status 2)."""
 
@@ -178,6 +194,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --quantize on CPU: image files or folders of them (a few dozen faces like the ones to score) to "
         "calibrate the ResNet trunk's int8 convolutions on: faster still",
     )
+
+    video = _add_command(
+        commands, "video", "an emotion timeline from a video and its transcript",
+        "Sample a video's frames at --fps, score each frame's face with the current line of the transcript (and the\n"
+        "line before it, when it was said just before), smooth the scores over time, and write timeline.json,\n"
+        "timeline.csv and timeline.png to --output (and annotated.mp4 with --annotate). Decoding streams: memory\n"
+        "stays flat however long the video. Needs PyAV: pip install \"emotifusion-hf[video]\".",
+        ["emotifusion video --model runs/demo/model --video clip.mp4 --transcript clip.srt --output timeline/",
+         "emotifusion video --model runs/demo/model --video clip.mp4 --fps 2 --detect-face --smoothing none "
+         "--annotate --output timeline/"],
+        _run_video,
+    )
+    video.add_argument("--model", required=True,
+                       help="checkpoint folder, or Hub id owner/name (offline: from the local Hugging Face cache)")
+    video.add_argument("--video", required=True, help="the video file (mp4, mov, mkv, webm, ...)")
+    video.add_argument("--transcript", default=None, help="what is said when: a .srt, .vtt or .json file")
+    video.add_argument("--output", required=True, help="folder for timeline.json, timeline.csv and timeline.png")
+    video.add_argument("--fps", type=_positive_float, default=5.0, help="frames sampled per second (default: 5)")
+    video.add_argument("--detect-face", action="store_true", help="crop the face OpenCV finds, following one person")
+    video.add_argument("--smoothing", choices=["ema", "none"], default="ema",
+                       help="exponential moving average over time, or none (default: ema)")
+    video.add_argument("--half-life", type=_positive_float, default=1.0, help="EMA half-life in seconds (default: 1)")
+    video.add_argument("--hysteresis", type=float, default=0.0,
+                       help="the top label changes only when another emotion leads by more than this (default: 0)")
+    video.add_argument("--batch-size", type=_positive_int, default=8, help="frames per forward (default: 8)")
+    video.add_argument("--context-turns", type=_positive_int, default=2,
+                       help="dialogue turns per frame, the current line included (default: 2)")
+    video.add_argument("--context-seconds", type=float, default=4.0,
+                       help="earlier lines count if they ended at most this long before the current one (default: 4)")
+    video.add_argument("--annotate", action="store_true", help="also write annotated.mp4 (face box, top emotion)")
+    video.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
+    video.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     push = _add_command(
         commands, "push", "upload a checkpoint folder to the Hugging Face Hub",

@@ -18,9 +18,9 @@ CUSTOM_PIPELINE_ENTRY = {
 _INPUT_KEYS = {"image", "text"}
 
 
-def detect_largest_face(image, margin: float = 0.25):
-    """`(x, y, width, height)` of the largest frontal face OpenCV's bundled Haar cascade finds, grown by `margin`
-    per side and clamped to the image; `None` when there is none. Needs `opencv-python-headless` (no download)."""
+def detect_faces(image, margin: float = 0.25) -> list[tuple[int, int, int, int]]:
+    """`(x, y, width, height)` of every frontal face OpenCV's bundled Haar cascade finds, each grown by `margin` per
+    side and clamped to the image, largest first. Needs `opencv-python-headless` (no download)."""
     try:
         import cv2
     except ImportError as error:
@@ -33,13 +33,20 @@ def detect_largest_face(image, margin: float = 0.25):
     gray = cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2GRAY)
     min_side = max(24, min(gray.shape) // 10)
     faces = cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side))
-    if len(faces) == 0:
-        return None
-    x, y, width, height = (int(value) for value in max(faces, key=lambda box: box[2] * box[3]))
-    left, top = max(0, x - int(margin * width)), max(0, y - int(margin * height))
-    right = min(image.width, x + width + int(margin * width))
-    bottom = min(image.height, y + height + int(margin * height))
-    return (left, top, right - left, bottom - top)
+    boxes = []
+    for x, y, width, height in sorted((tuple(int(v) for v in box) for box in faces), key=lambda b: -b[2] * b[3]):
+        left, top = max(0, x - int(margin * width)), max(0, y - int(margin * height))
+        right = min(gray.shape[1], x + width + int(margin * width))
+        bottom = min(gray.shape[0], y + height + int(margin * height))
+        boxes.append((left, top, right - left, bottom - top))
+    return boxes
+
+
+def detect_largest_face(image, margin: float = 0.25):
+    """`(x, y, width, height)` of the largest frontal face OpenCV's bundled Haar cascade finds, grown by `margin`
+    per side and clamped to the image; `None` when there is none. Needs `opencv-python-headless` (no download)."""
+    faces = detect_faces(image, margin)
+    return faces[0] if faces else None
 
 
 _CASCADE = None
@@ -347,5 +354,6 @@ __all__ = [
     "CUSTOM_PIPELINE_ENTRY",
     "EMOTION_FUSION_TASK",
     "EmotionFusionPipeline",
+    "detect_faces",
     "detect_largest_face",
 ]
