@@ -29,6 +29,12 @@ def _run_predict(args):
     return run_predict(args)
 
 
+def _run_export(args):
+    from .onnx_export import run_export
+
+    return run_export(args)
+
+
 def _run_push(args):
     from .hub import run_push
 
@@ -89,6 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
         "calibrate int8 convolutions on: faster still",
     )
     predict.set_defaults(handler=_run_predict)
+
+    export = commands.add_parser("export", help="an ONNX folder that predicts without torch (optionally int8)")
+    export.add_argument("--model", required=True, help="checkpoint folder")
+    export.add_argument("--output", required=True, help="the folder to write (new, empty or an earlier export)")
+    export.add_argument("--quantize", choices=["int8"], default=None, help="also write model.int8.onnx")
+    export.add_argument("--opset", type=_positive_int, default=18, help="ONNX opset (17-23, default 18)")
+    export.set_defaults(handler=_run_export)
 
     push = commands.add_parser("push", help="upload a checkpoint folder to the Hugging Face Hub")
     push.add_argument("--model", required=True, help="checkpoint folder")

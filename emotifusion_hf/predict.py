@@ -5,20 +5,25 @@ import json
 import os
 import sys
 
-from transformers import AutoModel, AutoProcessor
-
 from .image_files import IMAGE_EXTENSIONS
-from .image_processing_emotifusion import is_url
-from .pipeline_emotifusion import EmotionFusionPipeline
+from .inputs import is_url
+from .onnx_export import is_onnx_export
 
 
 # On the command line (and in batch files), " || " separates the turns of one dialogue.
 CLI_TURN_SEPARATOR = "||"
 
 
-def load_pipeline(model: str, device=None, quantize: bool = False, calibration_images=None) -> EmotionFusionPipeline:
+def load_pipeline(model: str, device=None, quantize: bool = False, calibration_images=None):
     """The emotion-fusion pipeline of a checkpoint folder or Hub id, on `device` (default: CUDA when available),
-    optionally on the quantised fast path (with int8 convolutions calibrated on `calibration_images`)."""
+    optionally on the quantised fast path (with int8 convolutions calibrated on `calibration_images`). A folder
+    written by `emotifusion export` runs on onnxruntime without importing torch (`quantize`: its int8 graph)."""
+    if is_onnx_export(model):
+        return _load_onnx_pipeline(model, device, quantize, calibration_images)
+    from transformers import AutoModel, AutoProcessor
+
+    from .pipeline_emotifusion import EmotionFusionPipeline
+
     if not os.path.isdir(model) and (os.path.sep in model or model.startswith(".")):
         raise FileNotFoundError(f"Model folder not found: {model!r}")
     if os.path.isdir(model) and not os.path.isfile(os.path.join(model, "config.json")):
@@ -33,6 +38,16 @@ def load_pipeline(model: str, device=None, quantize: bool = False, calibration_i
         quantize=quantize,
         calibration_images=calibration_images,
     )
+
+
+def _load_onnx_pipeline(folder: str, device, quantize: bool, calibration_images):
+    if device not in (None, "cpu"):
+        raise ValueError(f"An ONNX folder runs on CPU with onnxruntime; --device {device!r} is not supported for it.")
+    if calibration_images is not None:
+        raise ValueError("--calibration-images applies to checkpoints; an ONNX folder's int8 graph is fixed at export.")
+    from .onnx_runtime import OnnxEmotionFusionPipeline
+
+    return OnnxEmotionFusionPipeline(folder, quantized=quantize)
 
 
 def calibration_image_paths(paths):
