@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.set_defaults(handler=_run_predict)
 
-    export = commands.add_parser("export", help="an ONNX folder that predicts without torch (optionally int8)")
+    export = commands.add_parser("export", help="an ONNX folder that predicts with onnxruntime alone (optionally int8)")
     export.add_argument("--model", required=True, help="checkpoint folder")
     export.add_argument("--output", required=True, help="the folder to write (new, empty or an earlier export)")
     export.add_argument("--quantize", choices=["int8"], default=None, help="also write model.int8.onnx")
