@@ -93,7 +93,13 @@ def _top_labels(outputs) -> np.ndarray:
 
 def _int8_variants(fp32_path, folder, calibration_inputs, pipes, raw_inputs, repeats) -> dict:
     """Speed and agreement with fp32 of the int8 recipes, each written beside the export and run by the runtime."""
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic, quantize_static
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_dynamic,
+        quantize_static,
+    )
 
     from emotifusion_hf.inputs import pipeline_samples
     from emotifusion_hf.onnx_runtime import OnnxEmotionFusionPipeline
@@ -170,7 +176,8 @@ def _demo_quality(demo_dir: str, workdir: str) -> dict:
     test = datasets.load_from_disk(data_dir)["test"]
     inputs = [{"image": row["image"], "text": row["dialogue"] or row["text"]} for row in test]
     labels = np.array(list(test["label"]))
-    label_ids = {label: index for index, label in enumerate(json.load(open(os.path.join(folder, "config.json")))["labels"])}
+    labels_in_order = json.load(open(os.path.join(folder, "config.json")))["labels"]
+    label_ids = {label: index for index, label in enumerate(labels_in_order)}
     results, predictions, scores = {"demo_test_samples": len(test)}, {}, {}
     for name, pipe in (("torch_fp32", load_pipeline(model_dir, device="cpu")),
                        ("onnx_fp32", OnnxEmotionFusionPipeline(folder)),
@@ -181,7 +188,8 @@ def _demo_quality(demo_dir: str, workdir: str) -> dict:
                                  for output in outputs])
         results[f"demo_{name}_macro_f1"] = classification_report(labels, predictions[name])["macro_f1"]
     results["demo_onnx_fp32_max_score_difference"] = float(np.abs(scores["onnx_fp32"] - scores["torch_fp32"]).max())
-    results["demo_onnx_int8_prediction_agreement"] = float(np.mean(predictions["onnx_int8"] == predictions["onnx_fp32"]))
+    results["demo_onnx_int8_prediction_agreement"] = float(
+        np.mean(predictions["onnx_int8"] == predictions["onnx_fp32"]))
     results["demo_onnx_int8_macro_f1_drop"] = results["demo_onnx_fp32_macro_f1"] - results["demo_onnx_int8_macro_f1"]
     return results
 
@@ -250,7 +258,8 @@ def run(quick: bool = False) -> dict:
         for name, runs in cold.items():
             results[f"cold_predict_seconds_{name}"] = statistics.median(seconds for seconds, _ in runs)
             results[f"cold_predict_peak_rss_mb_{name}"] = statistics.median(rss for _, rss in runs)
-        results["cold_predict_torch_over_onnx"] = results["cold_predict_seconds_torch"] / results["cold_predict_seconds_onnx"]
+        results["cold_predict_torch_over_onnx"] = (results["cold_predict_seconds_torch"]
+                                                   / results["cold_predict_seconds_onnx"])
 
         demo_dir = os.environ.get("EMOTIFUSION_BENCH_DEMO_DIR", "runs/demo")
         results.update(_demo_quality(demo_dir, workdir))

@@ -102,7 +102,8 @@ def _export_graph(model, example, path: Path, opset: int) -> str:
                       "token_type_ids": text_axes, "image_present": {0: batch}, "text_present": {0: batch}}
     torch.onnx.export(
         _exported_forward(model), example, str(path), dynamo=True, input_names=list(GRAPH_INPUTS),
-        output_names=list(GRAPH_OUTPUTS), dynamic_shapes=dynamic_shapes, opset_version=opset, external_data=False, verbose=False,
+        output_names=list(GRAPH_OUTPUTS), dynamic_shapes=dynamic_shapes, opset_version=opset, external_data=False,
+        verbose=False,
     )
     return f"torch.onnx.export(dynamo=True), torch {torch.__version__}"
 

@@ -1,7 +1,6 @@
 """`emotifusion export` and the torch-free ONNX runtime: one tiny checkpoint exported once (fp32 + int8), then the
 runtime checked against the torch pipeline: scores, preprocessing, bad-input errors, and a process without torch."""
 
-import io
 import json
 import os
 import subprocess
