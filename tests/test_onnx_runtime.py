@@ -257,7 +257,8 @@ assert main(["predict", "--model", folder, "--image", face, "--text", "You're la
 assert main(["predict", "--model", folder, "--inputs", rows, "--output", out, "--batch-size", "2"]) == 0
 assert main(["predict", "--model", folder, "--quantize", "--text", "hello", "--top-k", "2", "--json"]) == 0
 loaded = sorted(name.split(".")[0] for name, module in sys.modules.items() if module is not None)
-print("RESULT " + json.dumps({"python": python, "heavy": [n for n in ("torch", "transformers", "timm") if n in loaded]}))
+heavy = [name for name in ("torch", "transformers", "timm") if name in loaded]
+print("RESULT " + json.dumps({"python": python, "heavy": heavy}))
 """
 
 
