@@ -8,9 +8,9 @@
 - `onnx_int8_prediction_agreement`: share of the inputs where the int8 graph predicts what fp32 does. On a random
   model the scores are nearly flat, so this is a harsh test; with a demo run (`EMOTIFUSION_BENCH_DEMO_DIR`, as the
   quality section) its checkpoint is exported too and `demo_*` keys give agreement and macro-F1 on its test split.
-- `int8_variants`: the int8 recipes tried (dynamic MatMul/Gemm; dynamic including convolutions; static QDQ
-  convolutions calibrated on 32 other faces + dynamic MatMul/Gemm): speed and agreement of each. The export uses
-  the first (see BENCHMARKS.md for why).
+- `int8_variants`: the int8 recipes tried (dynamic MatMul/Gemm + embedding tables, the export's; dynamic
+  MatMul/Gemm alone; dynamic including convolutions; static QDQ convolutions calibrated on 32 other faces + dynamic
+  MatMul/Gemm): size, speed and agreement with the fp32 graph of each (see BENCHMARKS.md for the choice).
 - `cold_predict_seconds_*`, `cold_predict_peak_rss_mb_*`: a fresh `emotifusion predict --image face.jpg` process,
   as a user runs it: the torch checkpoint, the ONNX folder with its int8 graph (`--quantize`) and its fp32 graph.
 - `runtime_installed_mb`: installed size of onnxruntime, numpy, Pillow, tokenizers and everything they require;
@@ -127,6 +127,9 @@ def _int8_variants(fp32_path, folder, calibration_inputs, pipes, raw_inputs, rep
 
     variants = {}
     recipes = {
+        "dynamic_matmul_gather": lambda path: quantize_dynamic(fp32_path, path, weight_type=QuantType.QInt8,
+                                                               per_channel=True,
+                                                               op_types_to_quantize=["MatMul", "Gemm", "Gather"]),
         "dynamic_matmul": lambda path: quantize_dynamic(fp32_path, path, weight_type=QuantType.QInt8, per_channel=True,
                                                         op_types_to_quantize=["MatMul", "Gemm"]),
         "dynamic_matmul_conv": lambda path: quantize_dynamic(fp32_path, path, weight_type=QuantType.QInt8,
