@@ -27,6 +27,7 @@ SECTIONS = {
     "text": "bench.text",
     "fusion": "bench.fusion",
     "video": "bench.video",
+    "onnx": "bench.onnx",
 }
 
 

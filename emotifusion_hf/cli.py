@@ -35,6 +35,12 @@ def _run_predict(args):
     return run_predict(args)
 
 
+def _run_export(args):
+    from .onnx_export import run_export
+
+    return run_export(args)
+
+
 def _run_push(args):
     from .hub import run_push
 
@@ -226,6 +232,21 @@ def build_parser() -> argparse.ArgumentParser:
     video.add_argument("--annotate", action="store_true", help="also write annotated.mp4 (face box, top emotion)")
     video.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
     video.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    export = _add_command(
+        commands, "export", "an ONNX folder that predicts with onnxruntime alone (optionally int8)",
+        "Export a checkpoint to a deployment folder: model.onnx (fused, image-only and text-only logits; either\n"
+        "modality may be missing per sample), model.int8.onnx with --quantize int8, config.json with everything the\n"
+        "preprocessing needs, tokenizer.json and the model card. `emotifusion predict --model OUT` and\n"
+        "emotifusion_hf.onnx_runtime.OnnxEmotionFusionPipeline run it with onnxruntime, numpy, Pillow and tokenizers.",
+        ["emotifusion export --model runs/demo/model --output runs/demo/onnx --quantize int8",
+         "emotifusion predict --model runs/demo/onnx --image face.jpg --text \"Seriously?\" --quantize"],
+        _run_export,
+    )
+    export.add_argument("--model", required=True, help="checkpoint folder")
+    export.add_argument("--output", required=True, help="the folder to write (new, empty or an earlier export)")
+    export.add_argument("--quantize", choices=["int8"], default=None, help="also write model.int8.onnx")
+    export.add_argument("--opset", type=_positive_int, default=18, help="ONNX opset (17-23, default 18)")
 
     push = _add_command(
         commands, "push", "upload a checkpoint folder to the Hugging Face Hub",

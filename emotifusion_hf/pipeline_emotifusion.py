@@ -3,8 +3,15 @@
 import torch
 from transformers import Pipeline
 
-from .image_processing_emotifusion import load_image
-from .processing_emotifusion import check_text_sample
+from .inputs import (
+    check_pipeline_input,
+    check_positive_int,
+    detect_faces,
+    detect_largest_face,
+    first_unloadable,
+    load_image,
+    pipeline_samples,
+)
 
 
 EMOTION_FUSION_TASK = "emotion-fusion"
@@ -15,55 +22,6 @@ CUSTOM_PIPELINE_ENTRY = {
     "tf": [],
     "type": "multimodal",
 }
-_INPUT_KEYS = {"image", "text"}
-
-
-def detect_faces(image, margin: float = 0.25) -> list[tuple[int, int, int, int]]:
-    """`(x, y, width, height)` of every frontal face OpenCV's bundled Haar cascade finds, each grown by `margin` per
-    side and clamped to the image, largest first. Needs `opencv-python-headless` (no download)."""
-    try:
-        import cv2
-    except ImportError as error:
-        raise ImportError(
-            "Face detection needs OpenCV: `pip install opencv-python-headless` (or `emotifusion-hf[face]`)."
-        ) from error
-    import numpy as np
-
-    cascade = _face_cascade(cv2)
-    gray = cv2.cvtColor(np.asarray(image), cv2.COLOR_RGB2GRAY)
-    min_side = max(24, min(gray.shape) // 10)
-    faces = cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5, minSize=(min_side, min_side))
-    boxes = []
-    for x, y, width, height in sorted((tuple(int(v) for v in box) for box in faces), key=lambda b: -b[2] * b[3]):
-        left, top = max(0, x - int(margin * width)), max(0, y - int(margin * height))
-        right = min(gray.shape[1], x + width + int(margin * width))
-        bottom = min(gray.shape[0], y + height + int(margin * height))
-        boxes.append((left, top, right - left, bottom - top))
-    return boxes
-
-
-def detect_largest_face(image, margin: float = 0.25):
-    """`(x, y, width, height)` of the largest frontal face OpenCV's bundled Haar cascade finds, grown by `margin`
-    per side and clamped to the image; `None` when there is none. Needs `opencv-python-headless` (no download)."""
-    faces = detect_faces(image, margin)
-    return faces[0] if faces else None
-
-
-_CASCADE = None
-
-
-def _face_cascade(cv2):
-    global _CASCADE
-    if _CASCADE is None:
-        if not hasattr(cv2, "CascadeClassifier") or not hasattr(getattr(cv2, "data", None), "haarcascades"):
-            raise ImportError(
-                f"OpenCV {cv2.__version__} does not ship the Haar face cascades; install "
-                "`opencv-python-headless>=4.8,<5` (the `emotifusion-hf[face]` extra)."
-            )
-        _CASCADE = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
-        if _CASCADE.empty():
-            raise OSError("OpenCV's bundled face cascade could not be loaded.")
-    return _CASCADE
 
 
 class EmotionFusionPipeline(Pipeline):
@@ -144,9 +102,7 @@ class EmotionFusionPipeline(Pipeline):
                 raise ValueError(f"`face_margin` must be a finite number >= 0, got {face_margin!r}.")
             preprocess_params["face_margin"] = float(face_margin)
         if top_k is not None:
-            if not isinstance(top_k, int) or isinstance(top_k, bool) or top_k < 1:
-                raise ValueError(f"`top_k` must be a positive integer, got {top_k!r}.")
-            postprocess_params["top_k"] = top_k
+            postprocess_params["top_k"] = check_positive_int(top_k, "top_k")
         if return_modalities is not None:
             postprocess_params["return_modalities"] = bool(return_modalities)
         if return_affect:
@@ -157,30 +113,16 @@ class EmotionFusionPipeline(Pipeline):
         return preprocess_params, {}, postprocess_params
 
     def __call__(self, inputs=None, *, image=None, text=None, batch_size=None, **kwargs):
-        if inputs is None:
-            inputs, single = [{"image": image, "text": text}], True
-        elif image is not None or text is not None:
-            raise ValueError("Pass either `inputs` or `image=`/`text=`, not both.")
-        elif isinstance(inputs, (dict, str, bytes, bytearray)) or _is_bare_image(inputs):
-            inputs, single = [inputs], True
-        elif isinstance(inputs, (list, tuple)):
-            inputs, single = list(inputs), False
-            if not inputs:
-                return []
-        else:
-            raise TypeError(
-                "emotion-fusion inputs are a dict {'image': ..., 'text': ...}, a text string, a PIL image / array / "
-                f"tensor, a list of those, or `image=`/`text=` keywords; got {type(inputs).__name__}."
-            )
-        samples = [self._check_input(item, index) for index, item in enumerate(inputs)]
+        samples, single = pipeline_samples(inputs, image=image, text=text)
+        if not samples:
+            return []
 
         preprocess_params, forward_params, postprocess_params = self._sanitize_parameters(**kwargs)
         preprocess_params = {**self._preprocess_params, **preprocess_params}
         postprocess_params = {**self._postprocess_params, **postprocess_params}
         if batch_size is None:
             batch_size = self._batch_size or 1
-        if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
-            raise ValueError(f"`batch_size` must be a positive integer, got {batch_size!r}.")
+        check_positive_int(batch_size, "batch_size")
 
         results = []
         for start in range(0, len(samples), batch_size):
@@ -192,25 +134,7 @@ class EmotionFusionPipeline(Pipeline):
 
     @staticmethod
     def _check_input(item, index: int) -> dict:
-        if isinstance(item, str):
-            item = {"text": item}
-        elif _is_bare_image(item):
-            item = {"image": item}
-        elif isinstance(item, (bytes, bytearray)):
-            raise TypeError(f"Input {index} is bare bytes, which may be an encoded image or UTF-8 text: pass "
-                            "{'image': ...} or {'text': ...}.")
-        if not isinstance(item, dict):
-            raise TypeError(f"Input {index} must be a dict with 'image' and/or 'text', a text string or an image "
-                            f"(PIL, numpy, tensor), got {type(item).__name__}.")
-        unknown = set(item) - _INPUT_KEYS
-        if unknown:
-            raise ValueError(f"Input {index} has unknown key(s) {sorted(unknown)}; expected 'image' and/or 'text'.")
-        image, text = item.get("image"), item.get("text")
-        if image is None and text is None:
-            raise ValueError(f"Input {index} has neither an image nor a text: give at least one.")
-        if text is not None:
-            text = check_text_sample(text, f"input {index} text")
-        return {"image": image, "text": text}
+        return check_pipeline_input(item, index)
 
     def preprocess(self, samples, first_index: int = 0, detect_face: bool = False, face_margin: float = 0.25):
         """A list of checked samples -> one batch of model inputs (one processor call for the whole batch)."""
@@ -243,7 +167,7 @@ class EmotionFusionPipeline(Pipeline):
             try:
                 features = self.processor.image_processor(images, face_boxes=face_boxes, return_tensors="pt")
             except (OSError, ValueError, TypeError) as error:
-                culprit = _first_unloadable(samples)
+                culprit = first_unloadable(samples)
                 if culprit is not None:
                     offset, culprit_error = culprit
                     raise type(culprit_error)(f"Input {first_index + offset} image: {culprit_error}") from None
@@ -307,26 +231,6 @@ class EmotionFusionPipeline(Pipeline):
                 result["valence"], result["arousal"] = valence, arousal
             results.append(result)
         return results
-
-
-def _is_bare_image(value) -> bool:
-    """A PIL image, numpy array or tensor given without a dict: an image-only input."""
-    import numpy as np
-    from PIL import Image
-
-    return isinstance(value, (Image.Image, np.ndarray, torch.Tensor))
-
-
-def _first_unloadable(samples):
-    """`(offset, error)` of the first sample whose image cannot be loaded, to name it when a batch fails."""
-    for offset, sample in enumerate(samples):
-        if sample["image"] is None:
-            continue
-        try:
-            load_image(sample["image"])
-        except (OSError, ValueError, TypeError) as error:
-            return offset, error
-    return None
 
 
 def _blank_image():

@@ -6,12 +6,10 @@ import os
 import re
 import sys
 
-from transformers import AutoModel, AutoProcessor
-
 from .image_files import IMAGE_EXTENSIONS
-from .image_processing_emotifusion import is_url
+from .inputs import is_url
 from .model_source import hub_load_error, resolve_checkpoint
-from .pipeline_emotifusion import EmotionFusionPipeline
+from .onnx_export import is_onnx_export
 
 
 # A convenience of the command line (`--text`) and of CSV cells, which cannot hold a list: " || " separates the turns
@@ -21,9 +19,16 @@ CLI_TURN_SEPARATOR = "||"
 INPUT_COLUMNS = ("image", "text", "id")
 
 
-def load_pipeline(model: str, device=None, quantize: bool = False, calibration_images=None) -> EmotionFusionPipeline:
+def load_pipeline(model: str, device=None, quantize: bool = False, calibration_images=None):
     """The emotion-fusion pipeline of a checkpoint folder or Hub id, on `device` (default: CUDA when available),
-    optionally on the quantised fast path (with int8 convolutions calibrated on `calibration_images`)."""
+    optionally on the quantised fast path (with int8 convolutions calibrated on `calibration_images`). A folder
+    written by `emotifusion export` runs on onnxruntime without importing torch (`quantize`: its int8 graph)."""
+    if is_onnx_export(model):
+        return _load_onnx_pipeline(model, device, quantize, calibration_images)
+    from transformers import AutoModel, AutoProcessor
+
+    from .pipeline_emotifusion import EmotionFusionPipeline
+
     model = resolve_checkpoint(model)
     device = check_device(device)
     try:
@@ -40,6 +45,16 @@ def load_pipeline(model: str, device=None, quantize: bool = False, calibration_i
         quantize=quantize,
         calibration_images=calibration_images,
     )
+
+
+def _load_onnx_pipeline(folder: str, device, quantize: bool, calibration_images):
+    if device not in (None, "cpu"):
+        raise ValueError(f"An ONNX folder runs on CPU with onnxruntime; --device {device!r} is not supported for it.")
+    if calibration_images is not None:
+        raise ValueError("--calibration-images applies to checkpoints; an ONNX folder's int8 graph is fixed at export.")
+    from .onnx_runtime import OnnxEmotionFusionPipeline
+
+    return OnnxEmotionFusionPipeline(folder, quantized=quantize)
 
 
 def calibration_image_paths(paths):

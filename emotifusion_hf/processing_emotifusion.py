@@ -5,64 +5,8 @@ from collections.abc import Sequence
 from transformers.image_processing_utils import BatchFeature
 from transformers.processing_utils import ProcessorMixin
 
-
-def normalize_texts(text) -> tuple[list[str], bool]:
-    """A sample or a batch of samples -> `(flat list of samples, was_batched)`.
-
-    A sample is a string (UTF-8 bytes are decoded) or a dialogue given as a list of turns (strings). A batch is a
-    list of samples, so a flat list of strings is a batch of single-turn samples and
-    `["Hi.", ["You're late.", "Sorry."]]` is a batch of two. Blank turns inside a dialogue are dropped; a sample
-    with no words left is an error.
-    """
-    if isinstance(text, (str, bytes, bytearray)):
-        return [check_text_sample(text, "text")], False
-    if not isinstance(text, Sequence) or isinstance(text, memoryview):  # a list, a tuple, a `datasets` column
-        raise TypeError(f"`text` must be a string, a list of turns, or a list of those; got {type(text).__name__}.")
-    if not text:
-        raise ValueError("`text` is an empty list: pass at least one sample.")
-    return [check_text_sample(sample, f"text[{index}]") for index, sample in enumerate(text)], True
-
-
-def _as_text(value, where: str) -> str:
-    """A string as it is, or UTF-8 bytes decoded; text that is not valid Unicode is an error naming `where`."""
-    if isinstance(value, (bytes, bytearray)):
-        try:
-            value = bytes(value).decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise TypeError(
-                f"`{where}` is bytes that are not valid UTF-8 ({error.reason} at byte {error.start}); decode it to a "
-                "string first."
-            ) from None
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as error:
-        # Lone surrogates (from a lossy decode) cannot be tokenized.
-        raise ValueError(
-            f"`{where}` is not valid Unicode: {error.reason} at character {error.start} "
-            f"({value[error.start:error.end]!r})."
-        ) from None
-    return value
-
-
-def check_text_sample(sample, where: str):
-    """One sample (a string or a list of string turns; UTF-8 bytes are decoded), checked; `where` names it in error
-    messages."""
-    if isinstance(sample, (str, bytes, bytearray)):
-        sample = _as_text(sample, where)
-        if not sample.strip():
-            raise ValueError(f"`{where}` is empty or blank: give some words, or pass `text=None` for no text.")
-        return sample
-    if isinstance(sample, (list, tuple)):
-        checked = []
-        for turn_index, turn in enumerate(sample):
-            if not isinstance(turn, (str, bytes, bytearray)):
-                raise TypeError(f"`{where}[{turn_index}]` must be a string turn, got {type(turn).__name__}.")
-            checked.append(_as_text(turn, f"{where}[{turn_index}]"))
-        turns = [turn.strip() for turn in checked if turn.strip()]
-        if not turns:
-            raise ValueError(f"`{where}` is a dialogue with no non-blank turn.")
-        return turns
-    raise TypeError(f"`{where}` must be a string or a list of string turns, got {type(sample).__name__}.")
+# Checking texts needs no transformers: it lives in `inputs`, shared with the ONNX runtime.
+from .inputs import check_text_sample, join_turns, normalize_texts
 
 
 class EmotiFusionProcessor(ProcessorMixin):
@@ -81,10 +25,7 @@ class EmotiFusionProcessor(ProcessorMixin):
 
     def join_turns(self, sample) -> str:
         """A dialogue's turns joined with the tokenizer's separator token, so BERT sees the turn boundaries."""
-        if isinstance(sample, str):
-            return sample
-        separator = self.tokenizer.sep_token or "\n"
-        return f" {separator} ".join(sample)
+        return join_turns(sample, self.tokenizer.sep_token)
 
     def __call__(
         self,

@@ -16,6 +16,7 @@ from conftest import make_tiny_config, tiny_text_config
 
 REMOTE_FILES = {
     "labels.py",
+    "inputs.py",
     "configuration_emotifusion.py",
     "modeling_emotifusion.py",
     "image_processing_emotifusion.py",
