@@ -32,7 +32,25 @@ def _run_predict(args):
 def _run_push(args):
     from .hub import run_push
 
-    return run_push(args)
+    if not (args.space or args.space_id):
+        return run_push(args)
+    import tempfile
+
+    from dataset_builder.demo_examples import write_demo_examples
+
+    with tempfile.TemporaryDirectory(prefix="emotifusion-space-examples-") as folder:
+        return run_push(args, space_examples=write_demo_examples(folder))
+
+
+def _run_app(args):
+    import tempfile
+
+    from dataset_builder.demo_examples import write_demo_examples
+
+    from .app import run_app
+
+    examples = write_demo_examples(tempfile.mkdtemp(prefix="emotifusion-app-examples-"))
+    return run_app(args, examples=examples)
 
 
 def _positive_int(value: str) -> int:
@@ -88,7 +106,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --quantize on CPU: image files or folders of them (a few dozen faces like the ones to score) to "
         "calibrate int8 convolutions on: faster still",
     )
+    predict.add_argument("--explain", default=None, metavar="OUT.png",
+                         help="also draw why: the face under its heat map and the dialogue's words shaded by weight")
+    predict.add_argument("--explanation-method", default=None,
+                         choices=("attention", "gradient", "integrated_gradients"),
+                         help="with --explain (default: attention where the model has cross-attention)")
     predict.set_defaults(handler=_run_predict)
+
+    app = commands.add_parser("app", help="serve the interactive demo in the browser (Gradio) with a /predict API")
+    app.add_argument("--model", required=True, help="checkpoint folder or Hub id")
+    app.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    app.add_argument("--port", type=int, default=7860)
+    app.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
+    app.add_argument("--explanation-method", default=None, choices=("attention", "gradient", "integrated_gradients"),
+                     help="how the heat map and word weights are made (default: attention where the model has it)")
+    app.set_defaults(handler=_run_app)
 
     push = commands.add_parser("push", help="upload a checkpoint folder to the Hugging Face Hub")
     push.add_argument("--model", required=True, help="checkpoint folder")
@@ -96,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--private", action="store_true")
     push.add_argument("--revision", default=None)
     push.add_argument("--commit-message", default=None)
+    push.add_argument("--space", action="store_true",
+                      help="also push a Gradio Space serving the demo, as REPO_ID-demo (or --space-id)")
+    push.add_argument("--space-id", default=None, help="namespace/name of the demo Space (implies --space)")
+    push.add_argument("--space-package", default=None, metavar="REQUIREMENT",
+                      help="the Space's requirement on this package (default: emotifusion-hf[app]==VERSION)")
     push.set_defaults(handler=_run_push)
     return parser
 

@@ -13,6 +13,8 @@ Three methods, all batched, all working with either modality missing:
 Remote code: travels with every checkpoint (imported by the pipeline only when an explanation is asked for).
 """
 
+import threading
+
 import torch
 import torch.nn.functional as F
 
@@ -103,7 +105,9 @@ def _gradient_maps(model, model_inputs, targets, method: str, steps: int):
     for alpha in alphas:
         captured = {}
 
-        def scale_embeddings(module, args, output, alpha=alpha):
+        def scale_embeddings(module, args, output, alpha=alpha, owner=threading.get_ident()):
+            if threading.get_ident() != owner:
+                return None  # another thread's forward through the same model (a server answering requests)
             # The baseline is the zero embedding: the path runs from "no words" to the words given.
             scaled = output * alpha
             captured["embeddings"] = scaled
