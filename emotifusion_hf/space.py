@@ -35,7 +35,7 @@ if __name__ == "__main__":
 '''
 
 SPACE_README = """---
-title: {title}
+title: {title_yaml}
 emoji: 🎭
 colorFrom: indigo
 colorTo: yellow
@@ -106,7 +106,7 @@ def write_space(folder, model_repo_id: str, space_id: str, examples=None, packag
     (folder / "requirements.txt").write_text(f"{package or app_package_requirement()}\n")
     title = f"EmotiFusion demo: {model_repo_id.split('/')[-1]}"
     (folder / "README.md").write_text(SPACE_README.format(
-        title=title, gradio_version=_gradio_version(), model_repo_id=model_repo_id, space_id=space_id))
+        title=title, title_yaml=json.dumps(title), gradio_version=_gradio_version(), model_repo_id=model_repo_id, space_id=space_id))
     return folder
 
 
