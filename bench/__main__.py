@@ -21,6 +21,7 @@ SECTIONS = {
     "data": "bench.data",
     "text": "bench.text",
     "fusion": "bench.fusion",
+    "explanations": "bench.explanations",
 }
 
 

@@ -143,7 +143,7 @@ def _chromium():
     options = webdriver.ChromeOptions()
     options.binary_location = browser
     for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1400,1100", "--force-device-scale-factor=1"):
+                     "--window-size=1400,1500", "--force-device-scale-factor=1"):
         options.add_argument(argument)
     return webdriver.Chrome(service=Service(executable_path=driver), options=options)
 
