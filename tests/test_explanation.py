@@ -150,3 +150,19 @@ def test_render_explanation_draws_face_and_words(pipe, tmp_path):
     assert (pixels[..., 0].astype(int) - pixels[..., 2]).max() > 100  # the highlighted words are orange
     with pytest.raises(ValueError, match="return_explanation"):
         render_explanation(result=pipe({"text": "hi"}))
+
+
+def test_predict_command_writes_the_explanation_png(tiny_checkpoint, tmp_path, capsys):
+    from emotifusion_hf.cli import main
+
+    face = tmp_path / "face.png"
+    Image.fromarray(noise_pixels(60, 50)).save(face)
+    out = tmp_path / "why.png"
+    code = main(["predict", "--model", tiny_checkpoint, "--image", str(face), "--text", "You're late. || Sorry.",
+                 "--explain", str(out), "--explanation-method", "gradient"])
+    assert code == 0 and Image.open(out).format == "PNG"
+    assert "explanation (gradient) written to" in capsys.readouterr().err
+    assert main(["predict", "--model", tiny_checkpoint, "--text", "hi", "--explain", str(tmp_path / "why.jpg")]) == 1
+    assert "ending in .png" in capsys.readouterr().err
+    assert main(["predict", "--model", tiny_checkpoint, "--text", "hi", "--explanation-method", "gradient"]) == 1
+    assert "add --explain" in capsys.readouterr().err
