@@ -28,6 +28,7 @@ SECTIONS = {
     "fusion": "bench.fusion",
     "video": "bench.video",
     "onnx": "bench.onnx",
+    "explanations": "bench.explanations",
 }
 
 

@@ -44,7 +44,25 @@ def _run_export(args):
 def _run_push(args):
     from .hub import run_push
 
-    return run_push(args)
+    if not (args.space or args.space_id):
+        return run_push(args)
+    import tempfile
+
+    from dataset_builder.demo_examples import write_demo_examples
+
+    with tempfile.TemporaryDirectory(prefix="emotifusion-space-examples-") as folder:
+        return run_push(args, space_examples=write_demo_examples(folder))
+
+
+def _run_app(args):
+    import tempfile
+
+    from dataset_builder.demo_examples import write_demo_examples
+
+    from .app import run_app
+
+    examples = write_demo_examples(tempfile.mkdtemp(prefix="emotifusion-app-examples-"))
+    return run_app(args, examples=examples)
 
 
 def _run_video(args):
@@ -200,6 +218,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --quantize on CPU: image files or folders of them (a few dozen faces like the ones to score) to "
         "calibrate the ResNet trunk's int8 convolutions on: faster still",
     )
+    predict.add_argument("--explain", default=None, metavar="OUT.png",
+                         help="also draw why: the face under its heat map and the dialogue's words shaded by weight")
+    predict.add_argument("--explanation-method", default=None,
+                         choices=("attention", "gradient", "integrated_gradients"),
+                         help="with --explain (default: attention where the model has cross-attention)")
+
+    app = _add_command(
+        commands, "app", "serve the interactive demo in the browser (Gradio) with a /predict API",
+        "Serve a Gradio page: a face (upload or webcam) and a dialogue (one turn per line) in; the 8-emotion\n"
+        "distribution, the image-only and text-only evidence, the face heat map and the highlighted words out.\n"
+        "The same function answers gradio_client at the API endpoint /predict. Needs: pip install \"emotifusion-hf[app]\".",
+        ["emotifusion app --model runs/demo/model",
+         "emotifusion app --model runs/demo/model --host 0.0.0.0 --port 8080 --explanation-method gradient"],
+        _run_app,
+    )
+    app.add_argument("--model", required=True,
+                     help="checkpoint folder, or Hub id owner/name (offline: from the local Hugging Face cache)")
+    app.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0: every interface)")
+    app.add_argument("--port", type=_positive_int, default=7860, help="port to listen on (default: 7860)")
+    app.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
+    app.add_argument("--explanation-method", default=None, choices=("attention", "gradient", "integrated_gradients"),
+                     help="how the heat map and word weights are made (default: attention where the model has it)")
 
     video = _add_command(
         commands, "video", "an emotion timeline from a video and its transcript",
@@ -263,6 +303,11 @@ def build_parser() -> argparse.ArgumentParser:
     push.add_argument("--private", action="store_true", help="create the repository as private (when it is new)")
     push.add_argument("--revision", default=None, help="branch to upload to (created when missing; default: main)")
     push.add_argument("--commit-message", default=None, help="commit message (default: 'Upload EmotiFusion checkpoint')")
+    push.add_argument("--space", action="store_true",
+                      help="also push a Gradio Space serving the demo, as REPO_ID-demo (or --space-id)")
+    push.add_argument("--space-id", default=None, help="namespace/name of the demo Space (implies --space)")
+    push.add_argument("--space-package", default=None, metavar="REQUIREMENT",
+                      help="the Space's requirement on this package (default: emotifusion-hf[app]==VERSION)")
     return parser
 
 

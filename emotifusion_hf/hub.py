@@ -135,12 +135,31 @@ def push_checkpoint(
                         f"({type(error).__name__}: {_first_line(error)}).") from None
 
 
-def run_push(args) -> int:
+def run_push(args, space_examples=None) -> int:
+    space_id = _space_id(args)
     commit = push_checkpoint(
         args.model, args.repo_id, private=args.private, revision=args.revision, commit_message=args.commit_message
     )
     print(f"pushed {args.model} to {commit.commit_url}")
+    if space_id is not None:
+        from .space import push_space
+
+        commit = push_space(space_id, args.repo_id, examples=space_examples, private=args.private,
+                            package=getattr(args, "space_package", None))
+        print(f"pushed the demo Space to {commit.commit_url}")
     return 0
+
+
+def _space_id(args) -> str | None:
+    """`--space-id`, or with `--space` the model repository's name plus `-demo` in the same namespace."""
+    space_id = getattr(args, "space_id", None)
+    if space_id is None and getattr(args, "space", False):
+        space_id = f"{args.repo_id}-demo"
+    if space_id is not None and (space_id.count("/") != 1 or not all(space_id.split("/"))):
+        raise ValueError(f"--space-id must be namespace/name, got {space_id!r}.")
+    if space_id is not None:
+        check_repo_id(space_id)
+    return space_id
 
 
 __all__ = ["PushError", "check_push_access", "check_repo_id", "push_checkpoint", "run_push"]

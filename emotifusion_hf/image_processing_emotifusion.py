@@ -11,6 +11,7 @@ from .inputs import (  # noqa: F401  (re-exported: the long-standing home of the
     IMAGE_FORMATS,
     MAX_IMAGE_PIXELS,
     crop_face,
+    face_crop_box,
     is_url,
     load_image,
     normalize_pixel_batch,

@@ -222,6 +222,11 @@ def load_image(image, draft_size: int | None = None) -> Image.Image:
 
 def crop_face(image: Image.Image, face_box: Sequence[float], margin: float = 0.0) -> Image.Image:
     """Crop `face_box = (x, y, width, height)` in pixels, grown by `margin` of its size per side, clamped."""
+    return image.crop(face_crop_box(image, face_box, margin))
+
+
+def face_crop_box(image: Image.Image, face_box: Sequence[float], margin: float = 0.0) -> tuple[int, int, int, int]:
+    """The `(left, top, right, bottom)` pixels `crop_face` cuts out of `image` for `face_box` and `margin`."""
     if len(face_box) != 4:
         raise ValueError(f"`face_box` must be (x, y, width, height), got {face_box!r}.")
     x, y, width, height = (float(value) for value in face_box)
@@ -233,7 +238,7 @@ def crop_face(image: Image.Image, face_box: Sequence[float], margin: float = 0.0
     bottom = min(float(image.height), y + height + margin * height)
     if right - left < 1 or bottom - top < 1:
         raise ValueError(f"`face_box` {face_box!r} lies outside the {image.width}x{image.height} image.")
-    return image.crop((round(left), round(top), round(right), round(bottom)))
+    return (round(left), round(top), round(right), round(bottom))
 
 
 def prepare_image_array(image, face_box, target: tuple[int, int], resample: int, face_margin: float,
@@ -459,6 +464,7 @@ __all__ = [
     "check_text_sample",
     "crop_face",
     "detect_faces",
+    "face_crop_box",
     "detect_largest_face",
     "first_unloadable",
     "is_bare_image",

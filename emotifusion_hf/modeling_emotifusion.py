@@ -37,6 +37,15 @@ class EmotiFusionModelOutput(ModelOutput):
         Which samples had an image (after modality dropout in training).
     text_present (`torch.BoolTensor` of shape `(batch_size,)`):
         Which samples had text (after modality dropout in training).
+    spatial_attention (`torch.FloatTensor` of shape `(batch_size, grid_height, grid_width)`, *optional*):
+        The spatial-attention weight (in [0, 1]) of each cell of the last feature map; returned with
+        `output_attentions=True` when images were given.
+    text_to_image_attentions (`torch.FloatTensor` of shape `(batch_size, num_heads, sequence_length, num_cells)`, *optional*):
+        How each text token (query) attends over the face cells; returned with `output_attentions=True` by the
+        attention fusion.
+    image_to_text_attentions (`torch.FloatTensor` of shape `(batch_size, num_heads, num_cells, sequence_length)`, *optional*):
+        How each face cell (query) attends over the text tokens (padding gets 0); returned with
+        `output_attentions=True` by the attention fusion.
     """
 
     fused_embeds: torch.FloatTensor | None = None
@@ -46,6 +55,9 @@ class EmotiFusionModelOutput(ModelOutput):
     text_token_embeds: torch.FloatTensor | None = None
     image_present: torch.BoolTensor | None = None
     text_present: torch.BoolTensor | None = None
+    spatial_attention: torch.FloatTensor | None = None
+    text_to_image_attentions: torch.FloatTensor | None = None
+    image_to_text_attentions: torch.FloatTensor | None = None
 
 
 @dataclass
@@ -69,6 +81,8 @@ class EmotiFusionClassifierOutput(ModelOutput):
         Valence and arousal of the image-only head; `None` without `config.affect_head` or without an image.
     fused_embeds, image_embeds, text_embeds (`torch.FloatTensor` of shape `(batch_size, embed_dim)`):
         The embeddings of [`EmotiFusionModelOutput`].
+    spatial_attention, text_to_image_attentions, image_to_text_attentions (*optional*):
+        The attention weights of [`EmotiFusionModelOutput`], with `output_attentions=True`.
     """
 
     loss: torch.FloatTensor | None = None
@@ -80,6 +94,9 @@ class EmotiFusionClassifierOutput(ModelOutput):
     fused_embeds: torch.FloatTensor | None = None
     image_embeds: torch.FloatTensor | None = None
     text_embeds: torch.FloatTensor | None = None
+    spatial_attention: torch.FloatTensor | None = None
+    text_to_image_attentions: torch.FloatTensor | None = None
+    image_to_text_attentions: torch.FloatTensor | None = None
 
 
 class EmotiFusionChannelAttention(nn.Module):
@@ -105,9 +122,11 @@ class EmotiFusionSpatialAttention(nn.Module):
         super().__init__()
         self.conv = nn.Conv2d(2, 1, kernel_size=kernel_size, padding=kernel_size // 2)
 
-    def forward(self, feature_map: torch.Tensor) -> torch.Tensor:
+    def forward(self, feature_map: torch.Tensor, return_weights: bool = False):
+        """The weighted map; with `return_weights=True`, `(weighted map, (batch, height, width) weights)`."""
         descriptors = torch.cat([feature_map.mean(dim=1, keepdim=True), feature_map.amax(dim=1, keepdim=True)], dim=1)
-        return feature_map * torch.sigmoid(self.conv(descriptors))
+        weights = torch.sigmoid(self.conv(descriptors))
+        return (feature_map * weights, weights[:, 0]) if return_weights else feature_map * weights
 
 
 class EmotiFusionCrossAttention(nn.Module):
@@ -127,21 +146,34 @@ class EmotiFusionCrossAttention(nn.Module):
         batch_size, length, _ = states.shape
         return states.view(batch_size, length, self.num_heads, self.head_dim).transpose(1, 2)
 
-    def forward(self, queries: torch.Tensor, context: torch.Tensor, context_mask: torch.Tensor | None = None):
+    def forward(
+        self, queries: torch.Tensor, context: torch.Tensor, context_mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
+    ):
+        """The attended queries; with `output_attentions=True`, `(attended, (batch, heads, queries, context) weights)`."""
         query_states = self._split_heads(self.q_proj(queries))
         key_states = self._split_heads(self.k_proj(context))
         value_states = self._split_heads(self.v_proj(context))
         # (batch, 1, 1, context_len) boolean mask: True where a context token may be attended to.
         attn_mask = context_mask[:, None, None, :].bool() if context_mask is not None else None
-        attended = F.scaled_dot_product_attention(
-            query_states,
-            key_states,
-            value_states,
-            attn_mask=attn_mask,
-            dropout_p=self.dropout if self.training else 0.0,
-        )
-        attended = attended.transpose(1, 2).reshape(queries.shape)
-        return self.out_proj(attended)
+        weights = None
+        if output_attentions:
+            # The fused kernel does not return its weights: the same attention, spelled out, only when asked.
+            scores = query_states @ key_states.transpose(-1, -2) / math.sqrt(self.head_dim)
+            if attn_mask is not None:
+                scores = scores.masked_fill(~attn_mask, torch.finfo(scores.dtype).min)
+            weights = torch.softmax(scores.float(), dim=-1).to(value_states.dtype)
+            attended = F.dropout(weights, self.dropout, self.training) @ value_states
+        else:
+            attended = F.scaled_dot_product_attention(
+                query_states,
+                key_states,
+                value_states,
+                attn_mask=attn_mask,
+                dropout_p=self.dropout if self.training else 0.0,
+            )
+        attended = self.out_proj(attended.transpose(1, 2).reshape(queries.shape))
+        return (attended, weights) if output_attentions else attended
 
 
 class EmotiFusionCrossAttentionBlock(nn.Module):
@@ -160,9 +192,15 @@ class EmotiFusionCrossAttentionBlock(nn.Module):
             nn.Linear(2 * config.embed_dim, config.embed_dim),
         )
 
-    def forward(self, queries: torch.Tensor, context: torch.Tensor, context_mask: torch.Tensor | None = None):
-        hidden = queries + self.attention(self.query_norm(queries), self.context_norm(context), context_mask)
-        return hidden + self.mlp(self.mlp_norm(hidden))
+    def forward(
+        self, queries: torch.Tensor, context: torch.Tensor, context_mask: torch.Tensor | None = None,
+        output_attentions: bool = False,
+    ):
+        attended = self.attention(self.query_norm(queries), self.context_norm(context), context_mask, output_attentions)
+        attended, weights = attended if output_attentions else (attended, None)
+        hidden = queries + attended
+        hidden = hidden + self.mlp(self.mlp_norm(hidden))
+        return (hidden, weights) if output_attentions else hidden
 
 
 def masked_mean(tokens: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
@@ -200,8 +238,9 @@ class EmotiFusionVisionEncoder(nn.Module):
         self.projection = nn.Linear(self.num_features, config.embed_dim)
         self.gradient_checkpointing = False
 
-    def forward_features(self, pixel_values: torch.Tensor) -> torch.Tensor:
-        """`(batch, channels, height, width)` pixels -> attended `(batch, num_features, h/32, w/32)` map."""
+    def forward_features(self, pixel_values: torch.Tensor, output_attentions: bool = False):
+        """`(batch, channels, height, width)` pixels -> attended `(batch, num_features, h/32, w/32)` map (with
+        `output_attentions=True`, also the `(batch, h/32, w/32)` spatial-attention weights)."""
         # After `model.to(memory_format=torch.channels_last)` the input follows, so convolutions skip layout
         # conversions (about 1.4x faster on CPU). int8 trunks keep their weights packed, not as parameters: ask the
         # first trunk that has any.
@@ -219,13 +258,15 @@ class EmotiFusionVisionEncoder(nn.Module):
                 feature_map = F.adaptive_avg_pool2d(feature_map, feature_maps[0].shape[-2:])
             feature_maps.append(feature_map)
         feature_map = torch.cat(feature_maps, dim=1)
-        return self.spatial_attention(self.channel_attention(feature_map))
+        return self.spatial_attention(self.channel_attention(feature_map), return_weights=output_attentions)
 
-    def forward(self, pixel_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Returns `(tokens, pooled)`: `(batch, cells, embed_dim)` and `(batch, embed_dim)`."""
-        feature_map = self.forward_features(pixel_values)
+    def forward(self, pixel_values: torch.Tensor, output_attentions: bool = False):
+        """Returns `(tokens, pooled)`: `(batch, cells, embed_dim)` and `(batch, embed_dim)`; with
+        `output_attentions=True`, `(tokens, pooled, spatial-attention weights)`."""
+        feature_map = self.forward_features(pixel_values, output_attentions)
+        feature_map, spatial_weights = feature_map if output_attentions else (feature_map, None)
         tokens = self.projection(feature_map.flatten(2).transpose(1, 2))
-        return tokens, tokens.mean(dim=1)
+        return (tokens, tokens.mean(dim=1), spatial_weights) if output_attentions else (tokens, tokens.mean(dim=1))
 
 
 class EmotiFusionTextEncoder(nn.Module):
@@ -289,16 +330,22 @@ class EmotiFusionAttentionFusion(nn.Module):
         self.norm = nn.LayerNorm(config.embed_dim)
         self.text_pooling = config.text_pooling
 
-    def forward(self, image_tokens, text_tokens, text_mask, image_present, text_present) -> torch.Tensor:
-        text_attended = self.text_to_image(text_tokens, image_tokens)
-        image_attended = self.image_to_text(image_tokens, text_tokens, context_mask=text_mask)
+    def forward(self, image_tokens, text_tokens, text_mask, image_present, text_present, output_attentions=False):
+        """The fused embedding; with `output_attentions=True`, `(fused, text-to-image weights, image-to-text weights)`."""
+        text_attended = self.text_to_image(text_tokens, image_tokens, output_attentions=output_attentions)
+        image_attended = self.image_to_text(
+            image_tokens, text_tokens, context_mask=text_mask, output_attentions=output_attentions
+        )
+        if output_attentions:
+            (text_attended, text_to_image_weights), (image_attended, image_to_text_weights) = text_attended, image_attended
         text_summary = text_attended[:, 0] if self.text_pooling == "cls" else masked_mean(text_attended, text_mask)
         image_summary = image_attended.mean(dim=1)
         gate = torch.sigmoid(self.gate(torch.cat([image_summary, text_summary], dim=-1)))
         # Weight 1 on the image where text is missing, 0 where the image is missing.
         gate = torch.where(text_present[:, None], gate, torch.ones_like(gate))
         gate = torch.where(image_present[:, None], gate, torch.zeros_like(gate))
-        return self.norm(gate * image_summary + (1.0 - gate) * text_summary)
+        fused = self.norm(gate * image_summary + (1.0 - gate) * text_summary)
+        return (fused, text_to_image_weights, image_to_text_weights) if output_attentions else fused
 
 
 class EmotiFusionConcatFusion(nn.Module):
@@ -456,8 +503,14 @@ class EmotiFusionModel(EmotiFusionPreTrainedModel):
         token_type_ids: torch.LongTensor | None = None,
         image_present: torch.BoolTensor | None = None,
         text_present: torch.BoolTensor | None = None,
+        output_attentions: bool = False,
         **kwargs,
     ) -> EmotiFusionModelOutput:
+        r"""
+        output_attentions (`bool`, *optional*, defaults to `False`):
+            Also return the spatial-attention weights and both cross-attention weights (what explanations read).
+            Off, the fused attention kernel runs and nothing extra is kept.
+        """
         if pixel_values is None and input_ids is None:
             raise ValueError("EmotiFusion needs at least one modality: pass `pixel_values`, `input_ids`, or both.")
         if pixel_values is not None and pixel_values.ndim != 4:
@@ -481,8 +534,12 @@ class EmotiFusionModel(EmotiFusionPreTrainedModel):
             image_present, text_present = self._drop_modalities(image_present, text_present)
 
         missing_image = self.missing_image_embedding.to(dtype)
+        spatial_attention = text_to_image_attentions = image_to_text_attentions = None
         if pixel_values is not None:
-            image_tokens, image_embeds = self.vision_model(pixel_values.to(dtype))
+            if output_attentions:
+                image_tokens, image_embeds, spatial_attention = self.vision_model(pixel_values.to(dtype), True)
+            else:
+                image_tokens, image_embeds = self.vision_model(pixel_values.to(dtype))
             image_tokens = torch.where(image_present[:, None, None], image_tokens, missing_image)
             image_embeds = torch.where(image_present[:, None], image_embeds, missing_image)
         else:
@@ -501,7 +558,11 @@ class EmotiFusionModel(EmotiFusionPreTrainedModel):
             text_embeds = missing_text.expand(batch_size, -1)
             attention_mask = torch.ones(batch_size, 1, dtype=torch.long, device=device)
 
-        if self.config.fusion == "attention":
+        if self.config.fusion == "attention" and output_attentions:
+            fused_embeds, text_to_image_attentions, image_to_text_attentions = self.fusion(
+                image_tokens, text_tokens, attention_mask, image_present, text_present, output_attentions=True
+            )
+        elif self.config.fusion == "attention":
             fused_embeds = self.fusion(image_tokens, text_tokens, attention_mask, image_present, text_present)
         else:
             fused_embeds = self.fusion(image_embeds, text_embeds)
@@ -514,6 +575,9 @@ class EmotiFusionModel(EmotiFusionPreTrainedModel):
             text_token_embeds=text_tokens,
             image_present=image_present,
             text_present=text_present,
+            spatial_attention=spatial_attention,
+            text_to_image_attentions=text_to_image_attentions,
+            image_to_text_attentions=image_to_text_attentions,
         )
 
     @staticmethod
@@ -623,6 +687,7 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
         text_present: torch.BoolTensor | None = None,
         text_labels: torch.LongTensor | None = None,
         valence_arousal_labels: torch.FloatTensor | None = None,
+        output_attentions: bool = False,
         **kwargs,
     ) -> EmotiFusionClassifierOutput:
         r"""
@@ -637,6 +702,8 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
         valence_arousal_labels (`torch.FloatTensor` of shape `(batch_size, 2)`, *optional*):
             Valence and arousal of each sample in [-1, 1]; NaN (or AffectNet's -2) where not annotated. Only the
             annotated values enter the valence/arousal loss, and only together with `labels`.
+        output_attentions (`bool`, *optional*, defaults to `False`):
+            Also return the attention weights of [`EmotiFusionModelOutput`].
         """
         outputs = self.emotifusion(
             pixel_values=pixel_values,
@@ -645,6 +712,7 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
             token_type_ids=token_type_ids,
             image_present=image_present,
             text_present=text_present,
+            output_attentions=output_attentions,
         )
         logits = self.classifier(self.dropout(outputs.fused_embeds))
         # The evidence heads read the pooled embeddings standardised, as the fused head reads a LayerNorm output:
@@ -687,6 +755,9 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
             fused_embeds=outputs.fused_embeds,
             image_embeds=outputs.image_embeds,
             text_embeds=outputs.text_embeds,
+            spatial_attention=outputs.spatial_attention,
+            text_to_image_attentions=outputs.text_to_image_attentions,
+            image_to_text_attentions=outputs.image_to_text_attentions,
         )
 
     def weigh_evidence(self, logits, image_logits, text_logits, both_present=None):

@@ -8,6 +8,7 @@ from .inputs import (
     check_positive_int,
     detect_faces,
     detect_largest_face,
+    face_crop_box,
     first_unloadable,
     load_image,
     pipeline_samples,
@@ -49,6 +50,12 @@ class EmotionFusionPipeline(Pipeline):
     heads, `config.affect_head`) gives the dict form too, with `"valence"` and `"arousal"`: floats in [-1, 1] from the
     fused head.
 
+    `return_explanation=True` adds `"explanation": {"face": height x width list of floats in [0, 1] over the face
+    (after any crop) or None, "face_box": [x, y, width, height] of that crop or None, "tokens": [[word, weight], ...]
+    (weights in [0, 1], the largest 1; [] without text), "method": str}`; `explanation_method` is `"attention"`
+    (the model's own spatial and cross-attention: the default where it has them), `"gradient"` (gradient x input)
+    or `"integrated_gradients"`. Without it nothing extra is computed.
+
     `quantize=True` (a constructor argument: `pipeline(..., quantize=True)`) runs the linear layers in int8 on CPU
     (bfloat16 on an accelerator): faster, and it changes some scores and predictions (see BENCHMARKS.md). Adding
     `calibration_images=[...]` (a few dozen images like the ones to be scored) quantises the convolutions too, which
@@ -88,10 +95,18 @@ class EmotionFusionPipeline(Pipeline):
         return pixel_values.contiguous(memory_format=torch.channels_last)
 
     def _sanitize_parameters(self, top_k=None, return_modalities=None, detect_face=None, face_margin=None,
-                             return_affect=None, **kwargs):
+                             return_affect=None, return_explanation=None, explanation_method=None, **kwargs):
         if kwargs:
             raise TypeError(f"Unknown emotion-fusion pipeline argument(s): {sorted(kwargs)}.")
-        preprocess_params, postprocess_params = {}, {}
+        preprocess_params, forward_params, postprocess_params = {}, {}, {}
+        if explanation_method is not None and not return_explanation:
+            raise ValueError("`explanation_method` chooses how explanations are made: pass it with `return_explanation=True`.")
+        if return_explanation:
+            from .explanation_emotifusion import resolve_method  # only when asked for
+
+            preprocess_params["return_explanation"] = True
+            forward_params["explanation_method"] = resolve_method(self.model, explanation_method)
+            postprocess_params["return_explanation"] = True
         if detect_face is not None:
             preprocess_params["detect_face"] = bool(detect_face)
             postprocess_params["detect_face"] = bool(detect_face)
@@ -110,7 +125,7 @@ class EmotionFusionPipeline(Pipeline):
                 raise ValueError("`return_affect=True` needs a model with valence/arousal heads; this checkpoint has "
                                  "none (`affect_head` is off in its config).")
             postprocess_params["return_affect"] = True
-        return preprocess_params, {}, postprocess_params
+        return preprocess_params, forward_params, postprocess_params
 
     def __call__(self, inputs=None, *, image=None, text=None, batch_size=None, **kwargs):
         samples, single = pipeline_samples(inputs, image=image, text=text)
@@ -136,7 +151,8 @@ class EmotionFusionPipeline(Pipeline):
     def _check_input(item, index: int) -> dict:
         return check_pipeline_input(item, index)
 
-    def preprocess(self, samples, first_index: int = 0, detect_face: bool = False, face_margin: float = 0.25):
+    def preprocess(self, samples, first_index: int = 0, detect_face: bool = False, face_margin: float = 0.25,
+                   return_explanation: bool = False):
         """A list of checked samples -> one batch of model inputs (one processor call for the whole batch)."""
         if isinstance(samples, dict):
             samples = [self._check_input(samples, first_index)]
@@ -144,6 +160,8 @@ class EmotionFusionPipeline(Pipeline):
         text_present = [sample["text"] is not None for sample in samples]
         model_inputs = {}
         face_found = [None] * len(samples)
+        # With explanations: which pixels of the input each face map covers, (x, y, width, height) per sample.
+        face_regions = [None] * len(samples)
 
         if any(image_present):
             images, face_boxes = [], []
@@ -155,11 +173,13 @@ class EmotionFusionPipeline(Pipeline):
                     face_boxes.append(None)
                     continue
                 try:
-                    image = load_image(sample["image"]) if detect_face else sample["image"]
+                    image = load_image(sample["image"]) if detect_face or return_explanation else sample["image"]
                     face_box = None
                     if detect_face:
                         face_box = detect_largest_face(image, face_margin)
                         face_found[offset] = face_box is not None
+                    if return_explanation:
+                        face_regions[offset] = _face_region(image, face_box, self.processor.image_processor)
                 except (OSError, ValueError, TypeError) as error:
                     raise type(error)(f"Input {first_index + offset} image: {error}") from None
                 images.append(image)
@@ -182,11 +202,25 @@ class EmotionFusionPipeline(Pipeline):
             model_inputs["text_present"] = torch.tensor(text_present)
 
         model_inputs["face_found"] = face_found
+        if return_explanation:
+            joined = [self.processor.join_turns(sample["text"]) if sample["text"] is not None else None for sample in samples]
+            model_inputs["explanation_context"] = {"face_regions": face_regions, "texts": joined}
         return model_inputs
 
-    def _forward(self, model_inputs):
+    def _forward(self, model_inputs, explanation_method: str | None = None):
         face_found = model_inputs.pop("face_found")
-        outputs = self.model(**model_inputs)
+        explanation_context = model_inputs.pop("explanation_context", None)
+        explanations = None
+        if explanation_method is not None:
+            from .explanation_emotifusion import explain_batch
+
+            outputs, explanations = explain_batch(self.model, model_inputs, explanation_method)
+            for explanation, region, text in zip(
+                explanations, explanation_context["face_regions"], explanation_context["texts"]
+            ):
+                explanation.update(method=explanation_method, face_region=region, text=text)
+        else:
+            outputs = self.model(**model_inputs)
         return {
             "logits": outputs.logits,
             "image_logits": outputs.image_logits,
@@ -194,11 +228,13 @@ class EmotionFusionPipeline(Pipeline):
             "valence_arousal": getattr(outputs, "valence_arousal", None),
             "image_present": model_inputs.get("image_present"),
             "text_present": model_inputs.get("text_present"),
+            "input_ids": model_inputs.get("input_ids") if explanations is not None else None,
             "face_found": face_found,
+            "explanations": explanations,
         }
 
     def postprocess(self, model_outputs, top_k: int | None = None, return_modalities: bool = False, detect_face=False,
-                    return_affect: bool = False):
+                    return_affect: bool = False, return_explanation: bool = False):
         id2label = self.model.config.id2label
         finite = torch.isfinite(model_outputs["logits"]).all(dim=-1)
         if not finite.all():
@@ -216,7 +252,7 @@ class EmotionFusionPipeline(Pipeline):
         results = []
         for row in range(fused.shape[0]):
             scores = _ranked(fused[row], id2label, top_k)
-            if not (return_modalities or detect_face or return_affect):
+            if not (return_modalities or detect_face or return_affect or return_explanation):
                 results.append(scores)
                 continue
             result = {"scores": scores}
@@ -229,8 +265,32 @@ class EmotionFusionPipeline(Pipeline):
                 # tanh-bounded by the model; the clamp only guards the reduced-precision paths.
                 valence, arousal = model_outputs["valence_arousal"][row].float().clamp(-1.0, 1.0).tolist()
                 result["valence"], result["arousal"] = valence, arousal
+            if return_explanation:
+                result["explanation"] = self._explanation(model_outputs, row)
             results.append(result)
         return results
+
+    def _explanation(self, model_outputs, row: int) -> dict:
+        from .explanation_emotifusion import face_heat_map, word_weights
+
+        raw = model_outputs["explanations"][row]
+        face = face_box = None
+        if raw["face"] is not None and raw["face_region"] is not None:
+            x, y, width, height = raw["face_region"]["box"]
+            face = face_heat_map(raw["face"], height, width)
+            face_box = [x, y, width, height] if raw["face_region"]["cropped"] else None
+        tokens = []
+        if raw["token_weights"] is not None and raw["text"] is not None:
+            tokens = word_weights(self.processor.tokenizer, raw["text"], model_outputs["input_ids"][row], raw["token_weights"])
+        return {"face": face, "face_box": face_box, "tokens": tokens, "method": raw["method"]}
+
+
+def _face_region(image, face_box, image_processor) -> dict:
+    """The pixels of `image` the model sees: the face crop the image processor cuts, or the whole image."""
+    if face_box is None:
+        return {"box": (0, 0, image.width, image.height), "cropped": False}
+    left, top, right, bottom = face_crop_box(image, face_box, image_processor.face_margin)
+    return {"box": (left, top, right - left, bottom - top), "cropped": True}
 
 
 def _blank_image():

@@ -245,6 +245,15 @@ def run_predict(args) -> int:
     pipe_kwargs = {"top_k": args.top_k, "detect_face": args.detect_face or None,
                    "return_affect": getattr(args, "affect", False) or None}
     pipe_kwargs = {key: value for key, value in pipe_kwargs.items() if value is not None}
+    explain_path = getattr(args, "explain", None)
+    if getattr(args, "explanation_method", None) and not explain_path:
+        raise ValueError("--explanation-method chooses how --explain makes its picture: add --explain OUT.png.")
+    if explain_path:
+        if args.inputs:
+            raise ValueError("--explain draws one prediction: use it with --image/--text, not --inputs.")
+        if not explain_path.lower().endswith(".png"):
+            raise ValueError(f"--explain writes a PNG picture: give a path ending in .png, got {explain_path!r}.")
+        pipe_kwargs.update(return_explanation=True, explanation_method=args.explanation_method)
     if args.inputs:
         from .batch_inference import (
             check_single_file_request,
@@ -276,6 +285,11 @@ def run_predict(args) -> int:
     if calibration_images:
         _note_uncalibrated_trunks(pipe)
     result = pipe({"image": args.image, "text": parse_text(args.text)}, **pipe_kwargs)
+    if explain_path:
+        from .explanation import render_explanation
+
+        render_explanation(result, image=args.image, path=explain_path)
+        print(f"explanation ({result['explanation']['method']}) written to {explain_path}", file=sys.stderr)
     if args.json:
         print(json.dumps(result if isinstance(result, dict) else {"scores": result}))
     else:

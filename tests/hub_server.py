@@ -66,12 +66,13 @@ class HubStandIn:
                 if path == "/api/repos/create":
                     request = json.loads(body)
                     repo_id = f"{request['organization']}/{request['name']}" if request.get("organization") else request["name"]
-                    hub.repos.setdefault(repo_id, {"visibility": request.get("visibility"), "branches": {"main"}})
+                    hub.repos.setdefault(repo_id, {"visibility": request.get("visibility"), "branches": {"main"},
+                                                   "type": request.get("type") or "model", "sdk": request.get("sdk")})
                     return self._reply(200, {"url": f"{hub.endpoint}/{repo_id}", "name": repo_id})
                 if path == "/api/validate-yaml":
                     return self._reply(200, {"errors": [], "warnings": []})
-                parts = path.split("/")  # ['', 'api', 'models', ns, name, action, revision...]
-                if len(parts) >= 7 and parts[1:3] == ["api", "models"]:
+                parts = path.split("/")  # ['', 'api', 'models' | 'spaces', ns, name, action, revision...]
+                if len(parts) >= 7 and parts[1] == "api" and parts[2] in ("models", "spaces"):
                     repo_id, action, revision = f"{parts[3]}/{parts[4]}", parts[5], "/".join(parts[6:])
                     if repo_id not in hub.repos:
                         return self._reply(404, {"error": f"Repository {repo_id} not found"})

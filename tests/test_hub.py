@@ -182,3 +182,39 @@ def test_push_checks_token_and_access_before_uploading(checkpoint, tmp_path, rep
                                      hf_home=tmp_path / "hf-home"))
         assert message in line, line
         assert all(method == "GET" for method, _ in hub.requests), hub.requests  # nothing created or uploaded
+
+
+def test_push_with_space_uploads_a_ready_gradio_space_beside_the_model(checkpoint, tmp_path):
+    import yaml
+
+    from emotifusion_hf import __version__
+
+    with HubStandIn(tmp_path / "hub", TOKEN) as hub:
+        result = _push(checkpoint, hub.endpoint, "--repo-id", "you/emotifusion-tiny", "--space")
+        assert result.returncode == 0, result.stderr[-4000:]
+        assert "pushed the demo Space" in result.stdout
+        space = hub.repos["you/emotifusion-tiny-demo"]
+        assert space["type"] == "space" and space["sdk"] == "gradio"
+        assert hub.repos["you/emotifusion-tiny"]["type"] == "model"
+        files = hub.files("you/emotifusion-tiny-demo")
+        readme = (files / "README.md").read_text()
+        metadata = yaml.safe_load(readme.split("---")[1])
+        assert metadata["sdk"] == "gradio" and metadata["app_file"] == "app.py"
+        assert metadata["models"] == ["you/emotifusion-tiny"] and str(metadata["sdk_version"]).startswith("6.")
+        assert (files / "requirements.txt").read_text().split() == [f"emotifusion-hf[app]=={__version__}"]
+        app = (files / "app.py").read_text()
+        compile(app, "app.py", "exec")
+        assert "launch_app(\n        'you/emotifusion-tiny'" in app
+        examples = json.loads((files / "examples" / "examples.json").read_text())
+        assert len(examples) >= 3
+        for example in examples:
+            assert (files / "examples" / example["image"]).stat().st_size > 0 and example["text"].strip()
+
+        named = _push(checkpoint, hub.endpoint, "--repo-id", "you/emotifusion-tiny", "--space-id", "you/other-space",
+                      "--space-package", "emotifusion-hf[app] @ git+https://example.org/emotifusion-hf")
+        assert named.returncode == 0, named.stderr[-4000:]
+        requirement = (hub.files("you/other-space") / "requirements.txt").read_text().strip()
+        assert requirement == "emotifusion-hf[app] @ git+https://example.org/emotifusion-hf"
+
+    bad = _push(checkpoint, "http://127.0.0.1:9", "--repo-id", "you/x", "--space-id", "no-namespace")
+    assert bad.returncode == 1 and "--space-id must be namespace/name" in bad.stderr

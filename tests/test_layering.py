@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 REMOTE_CODE = {"labels", "inputs", "configuration_emotifusion", "modeling_emotifusion", "image_processing_emotifusion",
-               "processing_emotifusion", "pipeline_emotifusion", "quantization_emotifusion"}
+               "processing_emotifusion", "pipeline_emotifusion", "quantization_emotifusion", "explanation_emotifusion"}
 # The parts of the library that import neither torch nor transformers: all that dataset_builder may use.
 TORCH_FREE_LIBRARY = {"emotifusion_hf", "emotifusion_hf.labels", "emotifusion_hf.inputs", "emotifusion_hf.image_files",
                       "emotifusion_hf.staging"}

@@ -23,6 +23,7 @@ REMOTE_FILES = {
     "processing_emotifusion.py",
     "pipeline_emotifusion.py",
     "quantization_emotifusion.py",
+    "explanation_emotifusion.py",
 }
 
 BLOCKED_LOAD = """
@@ -45,6 +46,10 @@ with torch.no_grad():
 torch.save({"batch": dict(batch), "logits": logits}, checkpoint + "/remote_outputs.pt")
 print("CLASSES", type(config).__name__, type(model).__name__, type(processor).__name__, type(image_processor).__name__)
 print("MODULE", type(model).__module__)
+from transformers import pipeline
+pipe = pipeline(model=checkpoint, trust_remote_code=True, device="cpu")
+explanation = pipe({"image": faces[0], "text": "You ate my cake?"}, return_explanation=True)["explanation"]
+print("EXPLAINED", explanation["method"], [word for word, _ in explanation["tokens"]], np.shape(explanation["face"]))
 """
 
 
@@ -72,6 +77,8 @@ def test_remote_code_load_with_the_package_blocked(fusion, tmp_path, processor):
         in result.stdout
     )
     assert "transformers_modules" in result.stdout  # the classes came from the checkpoint's own code files
+    method = "attention" if fusion == "attention" else "gradient"
+    assert f"EXPLAINED {method} ['You', 'ate', 'my', 'cake?'] (40, 30)" in result.stdout
 
     remote = torch.load(tmp_path / "remote_outputs.pt")
     local_batch = processor(
@@ -91,7 +98,8 @@ def test_remote_code_files_import_only_siblings_and_declared_packages(tmp_path):
 
     package_dir = __import__("pathlib").Path(emotifusion_hf.__file__).parent
     # Module level: the standard library pieces used and the declared dependencies a Hub user has.
-    standard_library = {"copy", "os", "io", "re", "math", "stat", "warnings", "collections", "dataclasses", "typing"}
+    standard_library = {"copy", "os", "io", "re", "math", "stat", "warnings", "collections", "dataclasses", "typing",
+                        "threading"}
     allowed = standard_library | {"numpy", "torch", "timm", "transformers", "PIL"}
     # Inside functions only: optional extras, imported when the feature that needs them is used.
     optional = {"cv2"}
