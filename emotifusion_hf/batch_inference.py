@@ -29,7 +29,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
-from .image_processing_emotifusion import is_url
+from .inputs import is_url
 from .predict import load_pipeline, parse_text, predict_rows
 
 MANIFEST_FILE = "manifest.json"

@@ -314,7 +314,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _quiet_libraries(verbose: bool) -> None:
     """Without --verbose, transformers prints no progress bars ("Loading weights") and no info logs; its warnings
     (weights missing from a checkpoint, ...) still show."""
-    from transformers.utils import logging as transformers_logging
+    try:
+        from transformers.utils import logging as transformers_logging
+    except ImportError:  # a torch-free install running an ONNX export: nothing of transformers to quiet
+        return
 
     if verbose:
         transformers_logging.set_verbosity_info()

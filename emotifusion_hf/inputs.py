@@ -6,7 +6,6 @@ checkpoint) and by the torch-free ONNX runtime, so both paths read the same pixe
 
 import io
 import os
-import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -358,12 +357,11 @@ def pipeline_samples(inputs=None, image=None, text=None) -> tuple[list[dict], bo
 
 
 def is_bare_image(value) -> bool:
-    """A PIL image, numpy array or torch tensor given without a dict: an image-only input. (Torch is never imported
-    here: a tensor can only exist where torch already is.)"""
+    """A PIL image, numpy array or torch tensor given without a dict: an image-only input. (Tensors are recognised by
+    their class, so this module never imports torch.)"""
     if isinstance(value, (Image.Image, np.ndarray)):
         return True
-    torch = sys.modules.get("torch")
-    return torch is not None and isinstance(value, getattr(torch, "Tensor", ()))
+    return any(cls.__name__ == "Tensor" and cls.__module__.startswith("torch") for cls in type(value).__mro__)
 
 
 def check_pipeline_input(item, index: int) -> dict:

@@ -183,7 +183,7 @@ def test_preprocessing_matches_the_processor(pipes, processor, tmp_path):
 
 
 BAD_CALLS = [
-    ("not a dict", {}),
+    (42, {}),  # neither a dict, a text, an image nor a list
     ([{"image": None, "text": None}], {}),
     ([{"text": "hi", "audio": 1}], {}),
     ({"text": ""}, {}),
@@ -254,7 +254,8 @@ pipe = OnnxEmotionFusionPipeline(folder)
 python = pipe([{"image": face, "text": ["You're late.", "Sorry, the bus."]}, {"text": "I miss her"}], batch_size=2,
               return_modalities=True)
 assert main(["predict", "--model", folder, "--image", face, "--text", "You're late. || Sorry, the bus.", "--json"]) == 0
-assert main(["predict", "--model", folder, "--inputs", rows, "--output", out, "--batch-size", "2"]) == 0
+# two rows fail on purpose (a missing image, a line that is not JSON): exit status 1, the others still answered
+assert main(["predict", "--model", folder, "--inputs", rows, "--output", out, "--batch-size", "2"]) == 1
 assert main(["predict", "--model", folder, "--quantize", "--text", "hello", "--top-k", "2", "--json"]) == 0
 loaded = sorted(name.split(".")[0] for name, module in sys.modules.items() if module is not None)
 heavy = [name for name in ("torch", "transformers", "timm") if name in loaded]
