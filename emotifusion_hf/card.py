@@ -144,42 +144,37 @@ def model_index_results(report: dict, dataset_name: str, dataset_type: str):
     """`EvalResult`s for the card's `model-index`, from the report's own numbers."""
     from huggingface_hub import EvalResult
 
-    results = []
     split = report.get(SPLIT, "test")
+
+    def result(metric_type: str, metric_name: str, value, metric_args=None):
+        return EvalResult(
+            task_type="image-classification",
+            task_name="Multimodal emotion recognition",
+            dataset_type=dataset_type,
+            dataset_name=dataset_name,
+            dataset_split=split,
+            metric_type=metric_type,
+            metric_name=metric_name,
+            metric_value=round(float(value), 4),
+            metric_args=metric_args,
+        )
+
+    results = []
     for key, name in HEADS.items():
         entry = report.get(key)
         if not isinstance(entry, dict):
             continue
-        for metric, metric_label in (("accuracy", "Accuracy"), ("macro_f1", "Macro F1")):
-            value = entry.get(metric)
-            if isinstance(value, (int, float)):
-                results.append(EvalResult(
-                    task_type="image-classification",
-                    task_name="Multimodal emotion recognition",
-                    dataset_type=dataset_type,
-                    dataset_name=dataset_name,
-                    dataset_split=split,
-                    metric_type="accuracy" if metric == "accuracy" else "f1",
-                    metric_name=f"{metric_label} ({name})",
-                    metric_value=round(float(value), 4),
-                    metric_args=None if metric == "accuracy" else {"average": "macro"},
-                ))
+        if isinstance(entry.get("accuracy"), (int, float)):
+            results.append(result("accuracy", f"Accuracy ({name})", entry["accuracy"]))
+        if isinstance(entry.get("macro_f1"), (int, float)):
+            results.append(result("f1", f"Macro F1 ({name})", entry["macro_f1"], {"average": "macro"}))
     for key, name in AFFECT_HEADS.items():
         affect = (report.get(key) or {}).get(AFFECT) or {}
         for dimension in AFFECT_DIMENSIONS:
             figures = affect.get(dimension) or {}
             value = figures.get("ccc")
             if figures.get("num_samples") and isinstance(value, (int, float)) and value == value:
-                results.append(EvalResult(
-                    task_type="image-classification",
-                    task_name="Multimodal emotion recognition",
-                    dataset_type=dataset_type,
-                    dataset_name=dataset_name,
-                    dataset_split=split,
-                    metric_type="ccc",
-                    metric_name=f"{dimension.capitalize()} CCC ({name})",
-                    metric_value=round(float(value), 4),
-                ))
+                results.append(result("ccc", f"{dimension.capitalize()} CCC ({name})", value))
     return results
 
 
