@@ -4,7 +4,8 @@ Frames are decoded as a stream with PyAV (the `[video]` extra; it bundles its ow
 timestamps at the requested rate, so memory stays flat however long the video is and variable frame rates are
 sampled evenly in time. Each sampled frame is scored by the emotion-fusion pipeline with the utterance being said
 at that moment plus the turns before it; the fused scores are smoothed over time (an exponential moving average
-with a half-life in seconds) and averaged over each utterance.
+with a half-life in seconds) and averaged over each utterance. A model with valence/arousal heads
+(`config.affect_head`) adds both dimensions, smoothed and averaged the same way; an older one gives none of those keys.
 
 ```python
 >>> from emotifusion_hf.video import analyze_video
@@ -404,6 +405,12 @@ def _scores_dict(ranked, labels) -> dict | None:
     return {label: round(float(by_label[label]), 6) for label in labels}
 
 
+def has_affect_heads(pipe) -> bool:
+    """Whether the pipeline's model predicts valence and arousal (a checkpoint saved before the heads has none)."""
+    config = getattr(getattr(pipe, "model", None), "config", None)
+    return getattr(config, "affect_head", False) is True
+
+
 def _crop(image: np.ndarray, box):
     from PIL import Image
 
@@ -455,7 +462,10 @@ def analyze_video(
         `dict`: `{"video": {...}, "frames": [...], "segments": [...], "warnings": [...]}` as written to
         `timeline.json`. Frame `scores` are the fused (smoothed) scores over all eight emotions; `raw_scores` the
         fused scores before smoothing; `image_only` / `text_only` each stream's own evidence (`text_only` is
-        `None` where no one speaks, and those frames are scored from the face alone).
+        `None` where no one speaks, and those frames are scored from the face alone). With a model that has
+        valence/arousal heads, each frame also carries `valence` and `arousal` in [-1, 1] (smoothed like the scores)
+        with `raw_valence` / `raw_arousal`, and each segment the mean `valence` / `arousal` of its frames; without
+        the heads these keys are absent.
     """
     if smoothing not in ("ema", "none"):
         raise ValueError(f"`smoothing` must be 'ema' or 'none', got {smoothing!r}.")
@@ -464,6 +474,7 @@ def analyze_video(
     if annotate and output_dir is None:
         raise ValueError("`annotate=True` writes annotated.mp4 into `output_dir`: give one.")
     smoother = Smoother(half_life if smoothing == "ema" else None, hysteresis)
+    affect_smoother = Smoother(half_life if smoothing == "ema" else None)  # its top "label" is never read
     check_video_path(video)
     utterances = transcript if isinstance(transcript, list) or transcript is None else read_transcript(transcript)
     utterances = sorted(utterances or [], key=lambda utterance: (utterance.start, utterance.end))
@@ -475,6 +486,8 @@ def analyze_video(
     else:
         pipe = model
     labels = [pipe.model.config.id2label[index] for index in range(len(pipe.model.config.id2label))]
+    with_affect = has_affect_heads(pipe)
+    affect_request = {"return_affect": True} if with_affect else {}
     if output_dir is not None:
         os.makedirs(output_dir, exist_ok=True)
 
@@ -501,7 +514,7 @@ def analyze_video(
                  "text": context.turns(item.utterance) if item.utterance is not None else None}
                 for item in pending
             ]
-            results = pipe(inputs, batch_size=batch_size, return_modalities=True)
+            results = pipe(inputs, batch_size=batch_size, return_modalities=True, **affect_request)
             for item, result in zip(pending, results):
                 raw = _scores_dict(result["scores"], labels)
                 smoothed, label = smoother.update(item.time, np.array([raw[name] for name in labels]))
@@ -516,6 +529,11 @@ def analyze_video(
                     "image_only": _scores_dict(result["image_only"], labels),
                     "text_only": _scores_dict(result["text_only"], labels),
                 }
+                if with_affect:
+                    raw_affect = np.array([result["valence"], result["arousal"]], dtype=np.float64)
+                    smoothed_affect, _ = affect_smoother.update(item.time, raw_affect)
+                    frame["valence"], frame["arousal"] = (round(float(value), 6) for value in smoothed_affect)
+                    frame["raw_valence"], frame["raw_arousal"] = (round(float(value), 6) for value in raw_affect)
                 frames.append(frame)
                 if writer is not None:
                     writer.write(item.image, item.box, frame)
@@ -558,7 +576,7 @@ def analyze_video(
                           "hysteresis": hysteresis},
         },
         "frames": frames,
-        "segments": _segments(utterances, frames, labels),
+        "segments": _segments(utterances, frames, labels, with_affect),
         "warnings": warnings_found,
     }
     for message in warnings_found:
@@ -568,9 +586,10 @@ def analyze_video(
     return timeline
 
 
-def _segments(utterances: list[Utterance], frames: list[dict], labels: list[str]) -> list[dict]:
-    """Each utterance with the mean smoothed fused scores of the frames sampled while it was said (`None` when it
-    was too short to catch a frame)."""
+def _segments(utterances: list[Utterance], frames: list[dict], labels: list[str],
+              with_affect: bool = False) -> list[dict]:
+    """Each utterance with the mean smoothed fused scores (and valence/arousal, `with_affect`) of the frames sampled
+    while it was said (`None` when it was too short to catch a frame)."""
     times = [frame["time"] for frame in frames]
     segments = []
     for utterance in utterances:
@@ -582,6 +601,10 @@ def _segments(utterances: list[Utterance], frames: list[dict], labels: list[str]
             scores = {name: round(float(value), 6) for name, value in zip(labels, mean / mean.sum())}
         segment = {"start": utterance.start, "end": utterance.end, "text": utterance.text, "frames": len(inside),
                    "label": max(scores, key=scores.get) if scores else None, "scores": scores}
+        if with_affect:
+            for dimension in ("valence", "arousal"):
+                segment[dimension] = (round(float(np.mean([frame[dimension] for frame in inside])), 6)
+                                      if inside else None)
         if utterance.speaker is not None:
             segment["speaker"] = utterance.speaker
         segments.append(segment)
@@ -600,16 +623,19 @@ def write_timeline(timeline: dict, output_dir: str) -> dict:
     with open(paths["json"], "w", encoding="utf-8") as handle:
         json.dump(timeline, handle, indent=1, ensure_ascii=False)
     labels = list(timeline["frames"][0]["scores"])
+    # Valence/arousal columns go last, so the columns of a model without the heads stay where they were.
+    affect = ["valence", "arousal"] if "valence" in timeline["frames"][0] else []
     with open(paths["csv"], "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["time", "face_found", "label", "utterance", *labels, *(f"image_{name}" for name in labels),
-                         *(f"text_{name}" for name in labels)])
+                         *(f"text_{name}" for name in labels), *affect])
         for frame in timeline["frames"]:
             image_only, text_only = frame["image_only"] or {}, frame["text_only"] or {}
             writer.writerow([
                 frame["time"], "" if frame["face_found"] is None else int(frame["face_found"]), frame["label"],
                 frame["utterance"] or "", *(frame["scores"][name] for name in labels),
                 *(image_only.get(name, "") for name in labels), *(text_only.get(name, "") for name in labels),
+                *(frame[dimension] for dimension in affect),
             ])
     plot_timeline(timeline, paths["png"])
     return paths
@@ -623,8 +649,8 @@ EMOTION_COLOURS = {
 
 
 def plot_timeline(timeline: dict, path: str) -> None:
-    """The eight emotions' scores over time, the utterances as shaded spans with their words above, and a strip of
-    the top emotion along the bottom."""
+    """The eight emotions' scores over time, the utterances as shaded spans with their words above, a valence/arousal
+    panel when the frames carry them, and a strip of the top emotion along the bottom."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -634,11 +660,19 @@ def plot_timeline(timeline: dict, path: str) -> None:
     labels = list(frames[0]["scores"])
     times = np.array([frame["time"] for frame in frames])
     duration = timeline["video"]["duration"] or float(times[-1])
-    figure, (axis, strip) = plt.subplots(
-        2, 1, figsize=(11, 4.6), sharex=True, gridspec_kw={"height_ratios": [9, 1], "hspace": 0.08}
-    )
+    with_affect = "valence" in frames[0]
+    if with_affect:
+        figure, (axis, affect_axis, strip) = plt.subplots(
+            3, 1, figsize=(11, 6.2), sharex=True, gridspec_kw={"height_ratios": [9, 3.5, 1], "hspace": 0.08}
+        )
+    else:
+        figure, (axis, strip) = plt.subplots(
+            2, 1, figsize=(11, 4.6), sharex=True, gridspec_kw={"height_ratios": [9, 1], "hspace": 0.08}
+        )
     for span_index, segment in enumerate(timeline["segments"]):
-        axis.axvspan(segment["start"], segment["end"], color="#000000", alpha=0.06 if span_index % 2 else 0.1, lw=0)
+        for spanned in (axis, affect_axis) if with_affect else (axis,):
+            spanned.axvspan(segment["start"], segment["end"], color="#000000", alpha=0.06 if span_index % 2 else 0.1,
+                            lw=0)
         width = segment["end"] - segment["start"]
         # Lines alternate between two rows, so each may spread over about its own span and half of each neighbour's
         # (about 190 characters over the whole axis); longer words are cut so neighbours on a row never collide.
@@ -654,6 +688,15 @@ def plot_timeline(timeline: dict, path: str) -> None:
     axis.set_ylabel("score (fused" + (", smoothed)" if timeline["video"]["smoothing"]["method"] == "ema" else ")"))
     axis.grid(alpha=0.25)
     axis.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False, fontsize=9)
+    if with_affect:
+        affect_axis.axhline(0.0, color="#000000", lw=0.8, alpha=0.5)
+        for dimension, colour in (("valence", "#1a9850"), ("arousal", "#d95f02")):
+            affect_axis.plot(times, [frame[dimension] for frame in frames], color=colour, lw=1.6, label=dimension)
+        affect_axis.set_ylim(-1.05, 1.05)
+        affect_axis.set_yticks([-1, 0, 1])
+        affect_axis.set_ylabel("affect", fontsize=9)
+        affect_axis.grid(alpha=0.25)
+        affect_axis.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False, fontsize=9)
     # The top emotion as coloured blocks: the answer at a glance.
     edges = np.append(times, duration)
     for index, frame in enumerate(frames):
@@ -749,7 +792,10 @@ def run_video(args) -> int:
           + (", annotated.mp4" if args.annotate else ""))
     for segment in timeline["segments"]:
         label = segment["label"] or "(no frame)"
-        print(f"{segment['start']:7.2f}-{segment['end']:7.2f} s  {label:>8}  {segment['text'][:70]}")
+        affect = ""
+        if segment.get("valence") is not None:
+            affect = f"v={segment['valence']:+.2f} a={segment['arousal']:+.2f}  "
+        print(f"{segment['start']:7.2f}-{segment['end']:7.2f} s  {label:>8}  {affect}{segment['text'][:70]}")
     return 0
 
 
@@ -771,6 +817,7 @@ __all__ = [
     "VideoReader",
     "analyze_video",
     "check_video_path",
+    "has_affect_heads",
     "plot_timeline",
     "run_video",
     "write_timeline",

@@ -9,11 +9,14 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import torch
 
 av = pytest.importorskip("av")
 
+from conftest import make_tiny_config, tiny_text_config
+
 from dataset_builder.demo_video import Scene, write_demo_video, write_srt
-from emotifusion_hf import EMOTIONS
+from emotifusion_hf import EMOTIONS, EmotiFusionForEmotionClassification
 from emotifusion_hf.cli import main
 from emotifusion_hf.transcripts import Utterance
 from emotifusion_hf.video import (
@@ -98,10 +101,27 @@ def test_command_writes_the_timeline_files(tiny_checkpoint, clip, tmp_path, caps
     for segment in timeline["segments"]:
         assert math.isclose(sum(segment["scores"].values()), 1.0, abs_tol=1e-4)
 
+    # The tiny checkpoint has valence/arousal heads: every frame carries both, smoothed like the scores.
+    for frame in frames:
+        for key in ("valence", "arousal", "raw_valence", "raw_arousal"):
+            assert isinstance(frame[key], float) and -1.0 <= frame[key] <= 1.0, (key, frame["time"])
+    assert frames[0]["valence"] == frames[0]["raw_valence"]  # the moving average starts at the first frame
+    smoother = Smoother(half_life=1.0)
+    for frame in frames:
+        expected, _ = smoother.update(frame["time"], np.array([frame["raw_valence"], frame["raw_arousal"]]))
+        assert np.allclose([frame["valence"], frame["arousal"]], expected, atol=2e-6)
+    for segment in timeline["segments"]:
+        inside = [frame for frame in frames if frame["utterance"] == segment["text"]]
+        for key in ("valence", "arousal"):
+            assert math.isclose(segment[key], np.mean([frame[key] for frame in inside]), abs_tol=2e-6)
+
     with open(output / "timeline.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == 25 and rows[6]["utterance"] == "We won the tickets!"
     assert float(rows[6]["happy"]) == frames[6]["scores"]["happy"]
+    assert list(rows[0])[-2:] == ["valence", "arousal"]
+    assert [float(row["valence"]) for row in rows] == [frame["valence"] for frame in frames]
+    assert [float(row["arousal"]) for row in rows] == [frame["arousal"] for frame in frames]
 
     from PIL import Image
 
@@ -111,7 +131,47 @@ def test_command_writes_the_timeline_files(tiny_checkpoint, clip, tmp_path, caps
         stream = annotated.streams.video[0]
         assert (stream.width, stream.height) == (240, 180)
         assert sum(1 for _ in annotated.decode(stream)) == 25
-    assert "We won the tickets!" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "We won the tickets!" in printed and f"v={timeline['segments'][0]['valence']:+.2f}" in printed
+
+
+@pytest.fixture(scope="module")
+def checkpoint_without_affect(tmp_path_factory, processor):
+    """A tiny checkpoint as saved before the valence/arousal heads existed."""
+    torch.manual_seed(0)
+    directory = tmp_path_factory.mktemp("no_affect_checkpoint")
+    config = make_tiny_config(text_config=tiny_text_config(processor.tokenizer.vocab_size), affect_head=False)
+    EmotiFusionForEmotionClassification(config).eval().save_pretrained(directory)
+    processor.save_pretrained(directory)
+    return str(directory)
+
+
+def test_a_model_without_affect_heads_gives_the_timeline_without_them(checkpoint_without_affect, tiny_pipe, clip,
+                                                                      tmp_path, capsys):
+    video, transcript = clip
+    plain, affect = tmp_path / "plain", tmp_path / "affect"
+    assert main(["video", "--model", checkpoint_without_affect, "--video", video, "--transcript", transcript,
+                 "--output", str(plain), "--fps", "2", "--no-progress"]) == 0
+    assert "v=" not in capsys.readouterr().out
+    timeline = json.loads((plain / "timeline.json").read_text())
+    assert all(set(frame) == {"time", "face_found", "face_box", "utterance", "label", "scores", "raw_scores",
+                              "image_only", "text_only"} for frame in timeline["frames"])
+    assert all(set(segment) == {"start", "end", "text", "frames", "label", "scores"}
+               for segment in timeline["segments"])
+
+    analyze_video(tiny_pipe, video, transcript, fps=2, output_dir=str(affect), progress=False)
+    with open(plain / "timeline.csv", newline="") as handle:
+        plain_header = next(csv.reader(handle))
+    with open(affect / "timeline.csv", newline="") as handle:
+        affect_header = next(csv.reader(handle))
+    assert affect_header == plain_header + ["valence", "arousal"]
+    assert plain_header[:4] == ["time", "face_found", "label", "utterance"] and len(plain_header) == 4 + 3 * 8
+
+    from PIL import Image
+
+    # The valence/arousal panel is drawn only when there is something to show.
+    with Image.open(plain / "timeline.png") as without, Image.open(affect / "timeline.png") as with_panel:
+        assert without.width == with_panel.width and with_panel.height > without.height + 60
 
 
 def test_python_entry_point_without_smoothing_returns_the_raw_scores(tiny_pipe, clip, tmp_path):
@@ -119,6 +179,8 @@ def test_python_entry_point_without_smoothing_returns_the_raw_scores(tiny_pipe, 
     timeline = analyze_video(tiny_pipe, video, transcript, fps=2, smoothing="none", progress=False)
     assert len(timeline["frames"]) == 10 and timeline["video"]["sample_fps"] == 2
     assert all(frame["scores"] == frame["raw_scores"] for frame in timeline["frames"])
+    assert all(frame["valence"] == frame["raw_valence"] and frame["arousal"] == frame["raw_arousal"]
+               for frame in timeline["frames"])
     assert all(frame["face_found"] is None and frame["face_box"] is None for frame in timeline["frames"])
     # Without a transcript every frame is scored from the face alone.
     silent = analyze_video(tiny_pipe, video, None, fps=2, smoothing="none", progress=False)
