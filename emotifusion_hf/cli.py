@@ -275,8 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = _add_command(
         commands, "export", "an ONNX folder that predicts with onnxruntime alone (optionally int8)",
-        "Export a checkpoint to a deployment folder: model.onnx (fused, image-only and text-only logits; either\n"
-        "modality may be missing per sample), model.int8.onnx with --quantize int8, config.json with everything the\n"
+        "Export a checkpoint to a deployment folder: model.onnx (fused, image-only and text-only logits, plus\n"
+        "valence/arousal when the checkpoint has those heads; either modality may be missing per sample),\n"
+        "model.int8.onnx with --quantize int8, config.json with everything the\n"
         "preprocessing needs, tokenizer.json and the model card. `emotifusion predict --model OUT` and\n"
         "emotifusion_hf.onnx_runtime.OnnxEmotionFusionPipeline run it with onnxruntime, numpy, Pillow and tokenizers.",
         ["emotifusion export --model runs/demo/model --output runs/demo/onnx --quantize int8",

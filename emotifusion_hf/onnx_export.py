@@ -25,6 +25,8 @@ INT8_GRAPH = "model.int8.onnx"
 DEFAULT_OPSET = 18
 GRAPH_INPUTS = ("pixel_values", "input_ids", "attention_mask", "token_type_ids", "image_present", "text_present")
 GRAPH_OUTPUTS = ("logits", "image_logits", "text_logits")
+# The 4th output of a checkpoint with valence/arousal heads (`affect_head`): `(batch, 2)`, tanh-bounded.
+AFFECT_OUTPUT = "valence_arousal"
 QUANTIZATION_MODES = ("int8",)
 # The exported graph must reproduce the torch logits this closely on the example batch, or the export is refused.
 EXPORT_TOLERANCE = 1e-3
@@ -53,9 +55,17 @@ def _check_output_folder(output_dir: Path, model_dir: Path) -> None:
         )
 
 
+def _graph_outputs(model) -> tuple[str, ...]:
+    """The graph's output names: the three heads, then `valence_arousal` when the model has the affect heads."""
+    return GRAPH_OUTPUTS + ((AFFECT_OUTPUT,) if getattr(model.config, "affect_head", False) else ())
+
+
 def _exported_forward(model):
-    """The classification model as a module that takes every input as a tensor and returns the three heads."""
+    """The classification model as a module that takes every input as a tensor and returns the three heads (and
+    valence/arousal when the model has those heads)."""
     import torch
+
+    with_affect = AFFECT_OUTPUT in _graph_outputs(model)
 
     class ExportedForward(torch.nn.Module):
         def __init__(self, model):
@@ -71,7 +81,8 @@ def _exported_forward(model):
                 image_present=image_present,
                 text_present=text_present,
             )
-            return outputs.logits, outputs.image_logits, outputs.text_logits
+            heads = (outputs.logits, outputs.image_logits, outputs.text_logits)
+            return heads + (outputs.valence_arousal,) if with_affect else heads
 
     return ExportedForward(model).eval()
 
@@ -102,14 +113,15 @@ def _export_graph(model, example, path: Path, opset: int) -> str:
                       "token_type_ids": text_axes, "image_present": {0: batch}, "text_present": {0: batch}}
     torch.onnx.export(
         _exported_forward(model), example, str(path), dynamo=True, input_names=list(GRAPH_INPUTS),
-        output_names=list(GRAPH_OUTPUTS), dynamic_shapes=dynamic_shapes, opset_version=opset, external_data=False,
+        output_names=list(_graph_outputs(model)), dynamic_shapes=dynamic_shapes, opset_version=opset, external_data=False,
         verbose=False,
     )
     return f"torch.onnx.export(dynamo=True), torch {torch.__version__}"
 
 
 def _max_difference(model, example, path: Path) -> float:
-    """Largest absolute difference between the torch and onnxruntime logits of all three heads on `example`."""
+    """Largest absolute difference between the torch and onnxruntime outputs on `example`: the logits of all three
+    heads, and valence/arousal when the graph has them."""
     import numpy as np
     import onnxruntime
     import torch
@@ -118,6 +130,9 @@ def _max_difference(model, example, path: Path) -> float:
         expected = _exported_forward(model)(*example)
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = session.run(None, {name: tensor.numpy() for name, tensor in zip(GRAPH_INPUTS, example)})
+    if len(got) != len(expected):
+        raise RuntimeError(f"The exported graph has {len(got)} outputs, the model {len(expected)}; the export is "
+                           "refused.")
     return max(float(np.abs(ours - theirs.numpy()).max()) for ours, theirs in zip(got, expected))
 
 
@@ -135,7 +150,7 @@ def quantize_graph(fp32_path, int8_path) -> dict:
     return {"method": "dynamic", "weights": "int8 per channel", "op_types": op_types}
 
 
-def _model_card(model_dir: Path, labels: list[str], quantized: bool) -> str:
+def _model_card(model_dir: Path, labels: list[str], quantized: bool, affect: bool) -> str:
     """The checkpoint's card (when it has one) with an ONNX usage section added."""
     source = model_dir / "README.md"
     card = source.read_text(encoding="utf-8").rstrip() + "\n\n" if source.is_file() else (
@@ -159,8 +174,9 @@ def _model_card(model_dir: Path, labels: list[str], quantized: bool) -> str:
         "pipe({\"image\": \"face.jpg\", \"text\": [\"You're late.\", \"Sorry, the bus.\"]}, top_k=3)\n"
         "```\n\n"
         "Inputs and outputs are those of the `emotion-fusion` pipeline (either modality may be missing; "
-        "`return_modalities=True` adds the image-only and text-only heads). Labels: "
-        f"{', '.join(labels)}.\n" + int8_line
+        "`return_modalities=True` adds the image-only and text-only heads"
+        + ("; `return_affect=True`, or `--affect`, adds `valence` and `arousal` in [-1, 1]" if affect else "")
+        + f"). Labels: {', '.join(labels)}.\n" + int8_line
     )
 
 
@@ -196,7 +212,7 @@ def export_onnx(model_dir, output_dir, quantize: str | None = None, opset: int =
         difference = _max_difference(model, example, staging / FP32_GRAPH)
         if not difference <= EXPORT_TOLERANCE:
             raise RuntimeError(
-                f"The exported graph's logits differ from the model's by {difference:.3g} (tolerance "
+                f"The exported graph's outputs differ from the model's by {difference:.3g} (tolerance "
                 f"{EXPORT_TOLERANCE}); the export is refused."
             )
         graphs = {"fp32": FP32_GRAPH}
@@ -215,7 +231,8 @@ def export_onnx(model_dir, output_dir, quantize: str | None = None, opset: int =
             "temperature": float(getattr(model.config, "temperature", 1.0) or 1.0),
             "graphs": graphs,
             "inputs": list(GRAPH_INPUTS),
-            "outputs": list(GRAPH_OUTPUTS),
+            "outputs": list(_graph_outputs(model)),
+            "affect_head": AFFECT_OUTPUT in _graph_outputs(model),
             "opset": opset,
             "exporter": exporter,
             "export_max_abs_logit_difference": difference,
@@ -246,7 +263,8 @@ def export_onnx(model_dir, output_dir, quantize: str | None = None, opset: int =
         if config["labels"] != list(EMOTIONS):
             raise ValueError(f"The checkpoint's labels {config['labels']} are not the eight emotions {list(EMOTIONS)}.")
         (staging / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
-        (staging / "README.md").write_text(_model_card(model_dir, config["labels"], quantize is not None),
+        (staging / "README.md").write_text(_model_card(model_dir, config["labels"], quantize is not None,
+                                                       config["affect_head"]),
                                            encoding="utf-8")
         for name in ("eval_report.json",):
             if (model_dir / name).is_file():
@@ -263,4 +281,4 @@ def run_export(args) -> int:
     return 0
 
 
-__all__ = ["FP32_GRAPH", "INT8_GRAPH", "ONNX_FORMAT", "export_onnx", "is_onnx_export", "quantize_graph", "run_export"]
+__all__ = ["AFFECT_OUTPUT", "FP32_GRAPH", "INT8_GRAPH", "ONNX_FORMAT", "export_onnx", "is_onnx_export", "quantize_graph", "run_export"]

@@ -30,7 +30,7 @@ from .inputs import (
     pipeline_samples,
     prepare_image_array,
 )
-from .onnx_export import GRAPH_INPUTS, ONNX_FORMAT, ONNX_FORMAT_VERSION
+from .onnx_export import AFFECT_OUTPUT, GRAPH_INPUTS, ONNX_FORMAT, ONNX_FORMAT_VERSION
 
 
 # The text fed for a sample without one: any text works, its row is masked out by `text_present`.
@@ -48,7 +48,9 @@ class OnnxEmotionFusionPipeline:
         session_options: an `onnxruntime.SessionOptions` (threads, graph optimisation level, ...).
 
     Call it as the torch pipeline: `pipe({"image": ..., "text": ...})`, `pipe(image=..., text=...)` or
-    `pipe([...], batch_size=32)`, with `top_k`, `return_modalities`, `detect_face` and `face_margin`.
+    `pipe([...], batch_size=32)`, with `top_k`, `return_modalities`, `detect_face`, `face_margin` and, for a
+    folder exported from a checkpoint with valence/arousal heads (`"affect_head": true` in its config.json),
+    `return_affect`.
     """
 
     def __init__(self, folder, quantized: bool = False, batch_size: int | None = None, providers=None,
@@ -84,6 +86,9 @@ class OnnxEmotionFusionPipeline:
         self.session = onnxruntime.InferenceSession(
             str(self.folder / graph), sess_options=session_options, providers=providers or ["CPUExecutionProvider"]
         )
+        # The graph's own output names: exports of checkpoints with valence/arousal heads have a 4th output.
+        self._output_names = [output.name for output in self.session.get_outputs()]
+        self.has_affect = AFFECT_OUTPUT in self._output_names
         self.id2label = dict(enumerate(config["labels"]))
         self.temperature = float(config.get("temperature") or 1.0)
 
@@ -133,7 +138,7 @@ class OnnxEmotionFusionPipeline:
     # -- the pipeline -------------------------------------------------------------------------------------------
 
     def __call__(self, inputs=None, *, image=None, text=None, batch_size=None, top_k=None, return_modalities=None,
-                 detect_face=None, face_margin=None, **kwargs):
+                 detect_face=None, face_margin=None, return_affect=None, **kwargs):
         samples, single = pipeline_samples(inputs, image=image, text=text)
         if not samples:
             return []
@@ -146,6 +151,9 @@ class OnnxEmotionFusionPipeline:
                 raise ValueError(f"`face_margin` must be a finite number >= 0, got {face_margin!r}.")
         if top_k is not None:
             check_positive_int(top_k, "top_k")
+        if return_affect and not self.has_affect:
+            raise ValueError("`return_affect=True` needs a model with valence/arousal heads; this checkpoint has "
+                             "none (`affect_head` is off in its config).")
         batch_size = check_positive_int(self._batch_size if batch_size is None else batch_size, "batch_size")
         detect_face = bool(detect_face)
         margin = 0.25 if face_margin is None else float(face_margin)
@@ -154,8 +162,9 @@ class OnnxEmotionFusionPipeline:
         for start in range(0, len(samples), batch_size):
             chunk = samples[start : start + batch_size]
             feeds, face_found = self.preprocess(chunk, start, detect_face, margin)
-            outputs = dict(zip(("logits", "image_logits", "text_logits"), self.session.run(None, feeds)))
-            results.extend(self.postprocess(outputs, feeds, face_found, top_k, bool(return_modalities), detect_face))
+            outputs = dict(zip(self._output_names, self.session.run(None, feeds)))
+            results.extend(self.postprocess(outputs, feeds, face_found, top_k, bool(return_modalities), detect_face,
+                                            bool(return_affect)))
         return results[0] if single else results
 
     def preprocess(self, samples, first_index: int = 0, detect_face: bool = False, face_margin: float = 0.25):
@@ -200,7 +209,8 @@ class OnnxEmotionFusionPipeline:
                  "text_present": text_present}
         return {name: feeds[name] for name in GRAPH_INPUTS}, face_found
 
-    def postprocess(self, outputs, feeds, face_found, top_k=None, return_modalities=False, detect_face=False):
+    def postprocess(self, outputs, feeds, face_found, top_k=None, return_modalities=False, detect_face=False,
+                    return_affect=False):
         logits = outputs["logits"]
         finite = np.isfinite(logits).all(axis=-1)
         if not finite.all():
@@ -213,7 +223,7 @@ class OnnxEmotionFusionPipeline:
         results = []
         for row in range(fused.shape[0]):
             scores = self._ranked(fused[row], top_k)
-            if not (return_modalities or detect_face):
+            if not (return_modalities or detect_face or return_affect):
                 results.append(scores)
                 continue
             result = {"scores": scores}
@@ -222,6 +232,10 @@ class OnnxEmotionFusionPipeline:
                 result["text_only"] = self._ranked(text_only[row], top_k) if feeds["text_present"][row] else None
             if detect_face:
                 result["face_found"] = face_found[row]
+            if return_affect:
+                # tanh-bounded in the graph; clamped as the torch pipeline does, for the same answers.
+                valence, arousal = np.clip(outputs[AFFECT_OUTPUT][row].astype(np.float32), -1.0, 1.0).tolist()
+                result["valence"], result["arousal"] = valence, arousal
             results.append(result)
         return results
 

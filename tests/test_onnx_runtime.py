@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory, processor):
-    """A tiny checkpoint with a fitted-looking temperature and evidence weights, and its ONNX export with int8."""
+    """A tiny checkpoint with a fitted-looking temperature and evidence weights (and, as every new config, the
+    valence/arousal heads), and its ONNX export with int8."""
     torch.manual_seed(0)
     base = tmp_path_factory.mktemp("onnx")
     config = make_tiny_config(text_config=tiny_text_config(processor.tokenizer.vocab_size), temperature=1.7)
@@ -65,6 +66,8 @@ def _assert_same_results(ours, theirs, tolerance=1e-4):
             _assert_same_results(ours[key], theirs[key], tolerance)
     elif theirs is None or isinstance(theirs, bool):
         assert ours == theirs
+    elif isinstance(theirs, float):  # valence, arousal
+        assert isinstance(ours, float) and abs(ours - theirs) <= tolerance
     elif _is_scores(theirs):
         mine = {item["label"]: item["score"] for item in ours}
         reference = {item["label"]: item["score"] for item in theirs}
@@ -95,9 +98,11 @@ def test_export_writes_a_checked_folder_with_dynamic_axes(exported):
                             "text_present"]
     assert isinstance(inputs["input_ids"][0], str) and isinstance(inputs["input_ids"][1], str)  # batch, sequence
     assert inputs["pixel_values"][1:] == [3, 64, 64]
-    assert [value.name for value in graph.output] == ["logits", "image_logits", "text_logits"]
+    assert [value.name for value in graph.output] == ["logits", "image_logits", "text_logits", "valence_arousal"]
+    assert config["affect_head"] is True and config["outputs"][-1] == "valence_arousal"
+    assert [dim.dim_value for dim in graph.output[-1].type.tensor_type.shape.dim][1:] == [2]
     card = (folder / "README.md").read_text()
-    assert "## ONNX" in card and "OnnxEmotionFusionPipeline" in card
+    assert "## ONNX" in card and "OnnxEmotionFusionPipeline" in card and "return_affect=True" in card
 
 
 def test_scores_match_the_torch_pipeline(pipes, tmp_path):
@@ -121,6 +126,68 @@ def test_scores_match_the_torch_pipeline(pipes, tmp_path):
                          torch_pipe({"image": faces[0]}, return_modalities=True))
     _assert_same_results(onnx_pipe(image=faces[1], text="ok", top_k=2), torch_pipe(image=faces[1], text="ok", top_k=2))
     assert onnx_pipe([]) == []
+
+
+def test_valence_and_arousal_match_the_torch_pipeline(exported, pipes):
+    from emotifusion_hf.onnx_runtime import OnnxEmotionFusionPipeline
+
+    torch_pipe, onnx_pipe = pipes
+    faces = _faces()
+    inputs = [
+        {"image": faces[0], "text": "Seriously? You ate my cake?"},
+        {"text": ["You're late.", "Sorry, the bus never came."]},
+        {"image": faces[1]},
+    ]
+    for options in ({"return_affect": True}, {"return_affect": True, "return_modalities": True, "top_k": 2}):
+        ours, theirs = onnx_pipe(inputs, batch_size=2, **options), torch_pipe(inputs, batch_size=2, **options)
+        _assert_same_results(ours, theirs)
+        assert [list(result) for result in ours] == [list(result) for result in theirs]  # same keys, same order
+        assert all(-1.0 <= result[key] <= 1.0 for result in ours for key in ("valence", "arousal"))
+    # The values depend on the input: a graph that ignored it would give one pair for all.
+    assert len({(result["valence"], result["arousal"]) for result in onnx_pipe(inputs, return_affect=True)}) == 3
+    single = onnx_pipe({"text": "hello"}, return_affect=True)
+    _assert_same_results(single, torch_pipe({"text": "hello"}, return_affect=True))
+    # return_affect=False keeps the plain list of scores.
+    assert _is_scores(onnx_pipe({"text": "hello"}, return_affect=False))
+    int8 = OnnxEmotionFusionPipeline(exported[1], quantized=True)
+    _assert_same_results(int8(inputs, return_affect=True), torch_pipe(inputs, return_affect=True), tolerance=0.05)
+
+
+@pytest.fixture(scope="module")
+def exported_without_affect(tmp_path_factory, processor):
+    """A tiny checkpoint without valence/arousal heads (as one saved before they existed) and its fp32 export."""
+    torch.manual_seed(1)
+    base = tmp_path_factory.mktemp("onnx_no_affect")
+    config = make_tiny_config(text_config=tiny_text_config(processor.tokenizer.vocab_size), affect_head=False)
+    checkpoint, folder = base / "checkpoint", base / "onnx"
+    EmotiFusionForEmotionClassification(config).eval().save_pretrained(checkpoint)
+    processor.save_pretrained(checkpoint)
+    export_onnx(checkpoint, folder)
+    return checkpoint, folder
+
+
+def test_an_export_without_affect_heads_refuses_return_affect(exported_without_affect, capsys):
+    import onnx
+
+    from emotifusion_hf.cli import main
+    from emotifusion_hf.onnx_runtime import OnnxEmotionFusionPipeline
+    from emotifusion_hf.predict import load_pipeline
+
+    checkpoint, folder = exported_without_affect
+    config = json.loads((folder / "config.json").read_text())
+    assert config["affect_head"] is False and config["outputs"] == ["logits", "image_logits", "text_logits"]
+    graph = onnx.load(folder / "model.onnx", load_external_data=False).graph
+    assert [value.name for value in graph.output] == ["logits", "image_logits", "text_logits"]
+    assert "return_affect" not in (folder / "README.md").read_text()
+    torch_pipe, onnx_pipe = load_pipeline(str(checkpoint), device="cpu"), OnnxEmotionFusionPipeline(folder)
+    with pytest.raises(ValueError) as expected:
+        torch_pipe({"text": "hello"}, return_affect=True)
+    with pytest.raises(ValueError) as got:
+        onnx_pipe({"text": "hello"}, return_affect=True)
+    assert str(got.value) == str(expected.value) and "valence/arousal heads" in str(got.value)
+    _assert_same_results(onnx_pipe({"text": "hello"}), torch_pipe({"text": "hello"}))  # the rest still works
+    assert main(["predict", "--model", str(folder), "--text", "hello", "--affect"]) == 1
+    assert "valence/arousal heads" in capsys.readouterr().err
 
 
 def test_int8_graph_stays_close_to_fp32(exported, pipes):
@@ -257,6 +324,8 @@ assert main(["predict", "--model", folder, "--image", face, "--text", "You're la
 # two rows fail on purpose (a missing image, a line that is not JSON): exit status 1, the others still answered
 assert main(["predict", "--model", folder, "--inputs", rows, "--output", out, "--batch-size", "2"]) == 1
 assert main(["predict", "--model", folder, "--quantize", "--text", "hello", "--top-k", "2", "--json"]) == 0
+assert main(["predict", "--model", folder, "--image", face, "--text", "I miss her", "--affect", "--json"]) == 0
+assert main(["predict", "--model", folder, "--text", "I miss her", "--affect"]) == 0
 loaded = sorted(name.split(".")[0] for name, module in sys.modules.items() if module is not None)
 heavy = [name for name in ("torch", "transformers", "timm") if name in loaded]
 print("RESULT " + json.dumps({"python": python, "heavy": heavy}))
@@ -295,3 +364,8 @@ def test_a_process_without_torch_predicts_from_python_and_the_command(exported, 
     _assert_same_results(answered[1]["scores"], expected[1]["scores"])
     quantized = json.loads(lines[1])
     assert len(quantized["scores"]) == 2
+    # --affect on the export: the torch pipeline's valence and arousal, in JSON and in the table.
+    affect = json.loads(lines[2])
+    _assert_same_results(affect, torch_pipe({"image": str(face), "text": "I miss her"}, return_affect=True))
+    table = "\n".join(lines[3:])
+    assert "valence" in table and "arousal" in table
