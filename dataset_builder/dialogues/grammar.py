@@ -15,7 +15,8 @@ TURN_COUNTS = (1, 2, 3, 4, 5, 6)
 TURN_COUNT_WEIGHTS = (0.6, 0.25, 0.1, 0.03, 0.01, 0.01)
 # Share of focal turns that are everyday remarks rather than a situation told in a sentence frame.
 REMARK_SHARE = 0.9
-INTERJECTION_SHARE = 0.15
+# A leading interjection ("Ugh.", "Ew.") marks the emotion by form alone; real comments seldom open with one.
+INTERJECTION_SHARE = 0.05
 # Share of opening remarks followed by a second one: real comments run one to three short sentences.
 TWO_REMARK_SHARE = 0.45
 ALONE_TWO_REMARK_SHARE = 0.8
