@@ -34,6 +34,7 @@ from emotifusion_hf.eval_report import (
     TRAINER_EVALUATION_SOURCE,
 )
 from emotifusion_hf.hub import push_checkpoint
+from emotifusion_hf.launcher import exit_with_launcher
 
 from .arguments import adjust_training_arguments, parse_arguments
 from .augment import FaceDialogueCollator
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None, progress_
     """
     # ------------------------------------------------------------------------------------------------ setup
     use_cpu_when_launched_without_accelerators()
+    exit_with_launcher()  # a killed launch leaves no process training on into the output folder
     model_args, data_args, training_args = parse_arguments(argv)
     quiet = progress_callback is not None
     setup_logging(training_args, quiet=quiet)
