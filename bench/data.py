@@ -6,6 +6,15 @@
   `download_and_prepare(num_proc=builder_num_proc)` (faces decoded in worker processes).
 - `builder_rss_growth`: peak RSS of a build of 10x rows over the peak of a build of 1x rows, each in a fresh
   process: close to 1 when generation streams. Both peaks include the interpreter and its imports.
+- `sharded_build_peak_rss_mib` at `sharded_build_rows`: peak RSS of `python -m dataset_builder build --source
+  affectnet --num-shards N` (build, then the save to `--output` in N Arrow shards, which grow with the rows), each in
+  a fresh process; `sharded_build_peak_anonymous_rss_mib`: the peak of its anonymous memory, what the build holds.
+  The RSS also counts the pages of the memory-mapped Arrow files read while saving, which the kernel drops under
+  pressure. `sharded_build_anonymous_rss_growth` and `sharded_build_rss_growth` are the peaks at the most rows over
+  those at the fewest: a flat anonymous peak means no split is ever held in memory.
+- Peaks are the child process's own `VmHWM` (Linux /proc), and its `RssAnon` sampled every 10 ms from here:
+  `ru_maxrss` would report the benchmark process's peak, carried over by the fork + exec that starts the child. The
+  child imports the dataset builder, not torch.
 - `dataloader_samples_per_s_{0,2}_workers`: a torch DataLoader over the demo dataset (224 px) with the training
   augmentation and collator (real MiniLM tokenizer), batch 32.
 - `train_samples_per_s`: forward + backward + AdamW step of the default-size model on CPU, on batches from that
@@ -18,16 +27,18 @@ import itertools
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-import torch
-
 from .timing import interleaved_medians
+from .video import cpu_flags
 
+# How often the anonymous memory of a build in a child process is sampled.
+RSS_SAMPLE_SECONDS = 0.01
 # Every AffectNet `expression` code of an emotion (0-7) plus the three codes the builder skips (8-10).
 EMOTION_CODES = tuple(range(8))
 SKIPPED_CODES = (8, 9, 10)
@@ -154,15 +165,25 @@ def builder_throughput(data_dir: str, workspace: str, num_proc: int, repeats: in
     }
 
 
-def _peak_rss_of_build(data_dir: str, cache_dir: str) -> dict:
-    """Build in a fresh interpreter; its rows and peak RSS (KiB, as Linux reports `ru_maxrss`)."""
+def _peak_rss_of_build(data_dir: str, cache_dir: str, output: str | None = None, num_shards: int | None = None) -> dict:
+    """Build in a fresh interpreter (with `output` and `num_shards`: the `python -m dataset_builder build` command);
+    its rows kept, its peak and final RSS (KiB, as the child reads them) and its peak anonymous RSS (KiB, sampled
+    here from /proc every `RSS_SAMPLE_SECONDS` while it runs)."""
     command = [sys.executable, "-m", "bench.data", data_dir, cache_dir]
+    if output is not None:
+        command += [output, str(num_shards)]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     environment = dict(os.environ, HF_DATASETS_DISABLE_PROGRESS_BARS="1")
-    finished = subprocess.run(command, cwd=root, env=environment, capture_output=True, text=True, check=False)
-    if finished.returncode != 0:
-        raise RuntimeError(f"The build in a child process failed:\n{finished.stderr[-3000:]}")
-    return json.loads(finished.stdout.strip().splitlines()[-1])
+    peak_anonymous = 0
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        child = subprocess.Popen(command, cwd=root, env=environment, stdout=stdout, stderr=stderr, text=True)
+        while child.poll() is None:
+            peak_anonymous = max(peak_anonymous, _status_kib("RssAnon", child.pid))
+            time.sleep(RSS_SAMPLE_SECONDS)
+        stdout.seek(0), stderr.seek(0)
+        if child.returncode != 0:
+            raise RuntimeError(f"The build in a child process failed:\n{stderr.read()[-3000:]}")
+        return {**json.loads(stdout.read().strip().splitlines()[-1]), "peak_anonymous_kib": peak_anonymous}
 
 
 def builder_memory_growth(workspace: str, rows: int) -> dict:
@@ -175,26 +196,63 @@ def builder_memory_growth(workspace: str, rows: int) -> dict:
     return {
         "builder_rss_rows": [peaks[1]["rows"], peaks[10]["rows"]],
         "builder_peak_rss_mib": [round(peaks[1]["peak_kib"] / 1024, 1), round(peaks[10]["peak_kib"] / 1024, 1)],
-        # The peaks include the imports (torch comes in with `emotifusion_hf`); the RSS once the build is done shows
-        # what the build itself holds on to.
+        # The peaks include the interpreter and its imports (datasets, pyarrow); the RSS once the build is done
+        # shows what the build itself holds on to.
         "builder_final_rss_mib": [round(peaks[1]["final_kib"] / 1024, 1), round(peaks[10]["final_kib"] / 1024, 1)],
         "builder_rss_growth": peaks[10]["peak_kib"] / peaks[1]["peak_kib"],
     }
 
 
+def sharded_build_memory(workspace: str, rows: list[int], num_shards: int) -> dict:
+    """Peak RSS of `python -m dataset_builder build --num-shards` at each of `rows` training rows, in fresh
+    processes."""
+    peaks = []
+    for count in rows:
+        data_dir = os.path.join(workspace, f"affectnet-sharded-{count}")
+        write_affectnet_fixture(data_dir, train_rows=count, test_rows=count // 8)
+        peaks.append(_peak_rss_of_build(data_dir, os.path.join(workspace, f"cache-sharded-{count}"),
+                                        os.path.join(workspace, f"sharded-{count}"), num_shards))
+        shutil.rmtree(data_dir)
+    return {
+        "sharded_build_num_shards": num_shards,
+        "sharded_build_rows": [peak["rows"] for peak in peaks],
+        "sharded_build_peak_rss_mib": [round(peak["peak_kib"] / 1024, 1) for peak in peaks],
+        "sharded_build_peak_anonymous_rss_mib": [round(peak["peak_anonymous_kib"] / 1024, 1) for peak in peaks],
+        "sharded_build_final_rss_mib": [round(peak["final_kib"] / 1024, 1) for peak in peaks],
+        "sharded_build_rss_growth": peaks[-1]["peak_kib"] / peaks[0]["peak_kib"],
+        "sharded_build_anonymous_rss_growth": peaks[-1]["peak_anonymous_kib"] / peaks[0]["peak_anonymous_kib"],
+    }
+
+
+def _status_kib(key: str, pid: int | str = "self") -> int:
+    """A memory figure of a process from /proc/<pid>/status (`VmHWM`: peak resident set; `VmRSS`: current;
+    `RssAnon`: current anonymous memory, what the process holds as opposed to file pages it maps); 0 once the
+    process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            return next((int(line.split()[1]) for line in handle if line.startswith(f"{key}:")), 0)
+    except (FileNotFoundError, ProcessLookupError):
+        return 0
+
+
 def _build_and_report_peak_rss(argv: list[str]) -> None:
-    """Child side of `builder_memory_growth`: build, then print the rows kept and this process's peak and final RSS."""
-    import resource
+    """Child side of `builder_memory_growth` and `sharded_build_memory`: build (given an output folder and a shard
+    count, through the `python -m dataset_builder build` command), then print the rows kept and this process's peak
+    and final RSS."""
+    data_dir, cache_dir, *sharded = argv
+    if sharded:
+        from dataset_builder.__main__ import main as dataset_builder_main
 
-    import psutil
-
-    data_dir, cache_dir = argv
-    rows = build_affectnet(data_dir, cache_dir)
-    print(json.dumps({
-        "rows": rows,
-        "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        "final_kib": psutil.Process().memory_info().rss // 1024,
-    }))
+        output, num_shards = sharded
+        status = dataset_builder_main(["build", "--source", "affectnet", "--data-dir", data_dir, "--cache-dir",
+                                       cache_dir, "--output", output, "--num-shards", num_shards])
+        if status != 0:
+            raise SystemExit(status)
+        with open(os.path.join(output, "build_report.json")) as handle:
+            rows = sum(json.load(handle)["kept_total"].values())
+    else:
+        rows = build_affectnet(data_dir, cache_dir)
+    print(json.dumps({"rows": rows, "peak_kib": _status_kib("VmHWM"), "final_kib": _status_kib("VmRSS")}))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -214,6 +272,8 @@ def training_loader(
 ):
     """A DataLoader as the training script feeds the Trainer: train augmentation per sample, dynamic text padding.
     `loader_options` go to `torch.utils.data.DataLoader` (pinned memory, persistent workers, ...)."""
+    import torch
+
     from emotifusion_hf import EmotiFusionImageProcessor, EmotiFusionProcessor
     from training.augment import FaceDialogueCollator, FaceDialogueTransform, build_train_augmentation
 
@@ -248,6 +308,8 @@ def loader_samples_per_s(loader, batches: int) -> float:
 
 def train_step_seconds(model, batches: list[dict], warmup: int = 1) -> float:
     """Median seconds of a forward + backward + AdamW step of `model`, one step per batch, after `warmup` steps."""
+    import torch
+
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
     times = []
@@ -268,18 +330,22 @@ def train_step_seconds(model, batches: list[dict], warmup: int = 1) -> float:
 
 def run(quick: bool = False) -> dict:
     import datasets
+    import torch
 
     from .inference import default_size_model
 
     decoding_processes = max(2, os.cpu_count() or 1)
     builder_rows = 2000 if quick else 4000
     rss_rows = 300 if quick else 1000
+    # Two shards: at least 1000 rows each (datasets' writer batch), growing with the rows.
+    sharded_rows = [2000, 8000] if quick else [2000, 8000, 32000]
     loader_batches = 4 if quick else 10
     train_batch_size, train_steps = 8, (1 if quick else 3)  # timed steps, after one warm-up step
     progress_bars = datasets.is_progress_bar_enabled()
     datasets.disable_progress_bars()
     # Shared machines: the load around the run says how much of it the figures got.
-    results = {"threads": torch.get_num_threads(), "load_average_at_start": round(os.getloadavg()[0], 2)}
+    results = {"threads": torch.get_num_threads(), "cpu_flags": cpu_flags(),
+               "load_average_at_start": round(os.getloadavg()[0], 2)}
     try:
         with tempfile.TemporaryDirectory() as workspace:
             data_dir = os.path.join(workspace, "affectnet")
@@ -288,6 +354,7 @@ def run(quick: bool = False) -> dict:
             repeats = 2 if quick else 3
             results.update(builder_throughput(data_dir, workspace, num_proc=decoding_processes, repeats=repeats))
             results.update(builder_memory_growth(workspace, rss_rows))
+            results.update(sharded_build_memory(workspace, sharded_rows, num_shards=2))
 
             batch_size = 32
             # Enough training rows for the untimed first batch, every timed one and one spare.
@@ -320,6 +387,7 @@ __all__ = [
     "demo_train_split",
     "loader_samples_per_s",
     "run",
+    "sharded_build_memory",
     "train_step_seconds",
     "training_loader",
     "write_affectnet_fixture",

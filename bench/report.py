@@ -30,6 +30,8 @@ GOALS = {
     "runtime_installed_mb": ("onnx", "installed MB of onnxruntime + numpy + Pillow + tokenizers and all they require", "<= 300", lambda v: v <= 300),
     "builder_rows_per_s": ("data", "dataset builder rows/s, official-layout AffectNet fixture of 224-px JPEGs", ">= 2000", lambda v: v >= 2000),
     "builder_rss_growth": ("data", "builder peak RSS at 10x rows over 1x", "<= 1.2", lambda v: v <= 1.2),
+    "sharded_build_anonymous_rss_growth": ("data", "`python -m dataset_builder build --num-shards 2`: peak anonymous memory at 16x rows over 1x (fresh processes)", "<= 1.2", lambda v: v <= 1.2),
+    "sharded_build_rss_growth": ("data", "the same for the peak RSS, which also counts the pages of the memory-mapped Arrow files read while saving (dropped by the kernel under pressure)", "reported", None),
     "dataloader_samples_per_s_0_workers": ("data", "DataLoader samples/s with the training augmentation, 0 workers", "reported", None),
     "dataloader_samples_per_s_2_workers": ("data", "DataLoader samples/s with the training augmentation, 2 workers", "reported", None),
     "train_samples_per_s": ("data", "training samples/s of the default-size model (forward + backward + step)", "reported", None),

@@ -18,7 +18,8 @@ Resuming: a part is written under a temporary name and renamed once complete, so
 part. The same command run again skips finished parts: after a kill only the unfinished parts are answered and no
 row is answered twice, whatever the number of processes of either run. `manifest.json` records the inputs (files,
 sizes, row counts) and the part size, and at the end of each run the finished parts with their row and error counts
-(`complete: true` once every part is there); a re-run over changed inputs or another part size is refused.
+(`complete: true` once every part is there); a re-run over changed inputs or another part size is refused. Under a
+launcher, each process dies with it (`launcher.exit_with_launcher`): killing the launch stops every process.
 """
 
 import csv
@@ -30,6 +31,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 from .inputs import is_url
+from .launcher import exit_with_launcher
 from .predict import load_pipeline, parse_text, predict_rows
 
 MANIFEST_FILE = "manifest.json"
@@ -432,6 +434,7 @@ def run_batch_predict(args, pipe_kwargs: dict, calibration_images=None, pipe=Non
     import torch
     from accelerate import PartialState
 
+    exit_with_launcher()  # a killed launch leaves no process answering parts that a re-run answers again
     # Without `cpu=True` a launch of several CPU processes would leave each one alone, believing itself process 0.
     on_cpu = str(args.device or "").startswith("cpu") or not torch.cuda.is_available()
     state = PartialState(cpu=on_cpu)

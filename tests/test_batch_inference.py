@@ -1,12 +1,15 @@
 """Batch inference into a folder of parts: every input format, and every row answered exactly once across the parts
-of 2 processes (gloo, under `accelerate launch`) resuming a run stopped mid-way, without redoing finished parts."""
+of 2 processes (gloo, under `accelerate launch`) resuming a run stopped mid-way or a launch killed outright, without
+redoing finished parts."""
 
 import csv
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import datasets
@@ -15,6 +18,7 @@ import pyarrow
 import pyarrow.parquet
 import pytest
 from PIL import Image
+from test_launcher import _running
 
 from emotifusion_hf.batch_inference import MANIFEST_FILE, plan_inputs
 from emotifusion_hf.cli import main as emotifusion_main
@@ -72,8 +76,9 @@ def _launch(checkpoint, inputs, output, processes=2, part_size=2):
         "-m", "emotifusion_hf.cli", "predict", "--model", checkpoint, "--inputs", str(inputs),
         "--output", str(output), "--batch-size", "2", "--part-size", str(part_size), "--device", "cpu",
     ]
+    # In a session of its own, so the whole launch can be killed at once (`os.killpg`).
     return subprocess.Popen(command, env=_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                            text=True, start_new_session=True)
 
 
 def test_plan_reads_every_format_and_counts_rows(tmp_path):
@@ -157,3 +162,58 @@ def test_stopped_run_resumed_by_two_processes_answers_each_row_exactly_once(tiny
     assert not list(output.glob(".part-*"))
     manifest = json.loads((output / MANIFEST_FILE).read_text())
     assert manifest["complete"] and manifest["rows_answered"] == total and manifest["rows_failed"] == 1
+
+
+def _processes_under(pid: int) -> list[int]:
+    """The descendants of `pid` (Linux /proc)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+        for child in children:
+            found += [child, *_processes_under(child)]
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the launched processes through Linux /proc")
+@pytest.mark.timeout(300)
+def test_killed_launch_rerun_answers_each_row_exactly_once(tiny_checkpoint, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    total = 1200
+    with open(folder / "rows.jsonl", "w") as handle:
+        handle.writelines(json.dumps({"id": f"r{i}", "text": f"row {i}, said twice: row {i}"}) + "\n"
+                          for i in range(total))
+    output = tmp_path / "out"
+    run = _launch(tiny_checkpoint, folder, output, part_size=20)
+    try:
+        while not list(output.glob("part-*.jsonl")):
+            assert run.poll() is None, run.communicate()[0]
+            time.sleep(0.01)
+        workers = _processes_under(run.pid)
+    finally:
+        os.killpg(run.pid, signal.SIGKILL)  # the launcher's session; each worker has one of its own
+    run.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while any(_running(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert workers and not any(_running(pid) for pid in workers), "a worker outlived its killed launcher"
+    finished = {path.name: path.stat().st_mtime_ns for path in output.glob("part-*.jsonl")}
+    assert 0 < len(finished) < total // 20, f"{len(finished)} parts finished: the kill came too late"
+    manifest = json.loads((output / MANIFEST_FILE).read_text())
+    assert not manifest["complete"]
+
+    rerun = _launch(tiny_checkpoint, folder, output, part_size=20)
+    log, _ = rerun.communicate(timeout=240)
+    assert rerun.returncode == 0, log
+    rows = [result["row"] for result in _read_parts(output)]
+    assert len(rows) == len(set(rows)) and sorted(rows) == list(range(total)), log
+    assert {result["id"] for result in _read_parts(output)} == {f"r{i}" for i in range(total)}
+    for name, mtime in finished.items():  # parts the killed run finished were not redone
+        assert (output / name).stat().st_mtime_ns == mtime
+    assert not list(output.glob(".part-*"))
+    manifest = json.loads((output / MANIFEST_FILE).read_text())
+    assert manifest["complete"] and manifest["finished_parts"] == total // 20
+    assert manifest["rows_answered"] == total and manifest["rows_failed"] == 0

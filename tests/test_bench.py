@@ -15,6 +15,7 @@ from bench.data import (
     builder_throughput,
     demo_train_split,
     loader_samples_per_s,
+    sharded_build_memory,
     train_step_seconds,
     training_loader,
     write_affectnet_fixture,
@@ -86,6 +87,20 @@ def test_memory_growth_builds_in_fresh_processes(tmp_path):
     results = builder_memory_growth(str(tmp_path), rows=8)
     small, large = results["builder_rss_rows"]
     assert large > small > 0 and results["builder_rss_growth"] > 0
+
+
+@pytest.mark.slow
+def test_sharded_build_memory_runs_the_build_command_in_fresh_processes(tmp_path):
+    results = sharded_build_memory(str(tmp_path), rows=[40, 120], num_shards=2)
+    small, large = results["sharded_build_rows"]
+    assert large > small > 0 and results["sharded_build_num_shards"] == 2
+    assert sorted(os.listdir(tmp_path / "sharded-120" / "train"))[:2] == ["data-00000-of-00002.arrow",
+                                                                       "data-00001-of-00002.arrow"]
+    # The child's own peaks: not the benchmark process's, which the child would inherit through `ru_maxrss`.
+    peaks, anonymous = results["sharded_build_peak_rss_mib"], results["sharded_build_peak_anonymous_rss_mib"]
+    assert all(0 < held < peak for held, peak in zip(anonymous, peaks))
+    assert results["sharded_build_rss_growth"] == pytest.approx(
+        results["sharded_build_peak_rss_mib"][1] / results["sharded_build_peak_rss_mib"][0], rel=0.01)
 
 
 def test_training_loader_and_step(tmp_path, tiny_model):

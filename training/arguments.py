@@ -177,6 +177,12 @@ class DataArguments:
         metadata={"help": "Stop after this many evaluations without improvement of `metric_for_best_model` "
                           "(needs `load_best_model_at_end`)."},
     )
+    row_audit_dir: str | None = field(
+        default=None,
+        metadata={"help": "Folder where each process appends the rows of every training batch it reads "
+                          "(`rows-rank<R>.jsonl`: epoch, step, row positions in the training split): to check that "
+                          "a multi-process run reads each row once per epoch (`python -m training.row_audit DIR`)."},
+    )
     image_column: str = field(default="image", metadata={"help": "Column holding the face images."})
     text_column: str = field(default="text", metadata={"help": "Column holding the dialogue text."})
     label_column: str = field(default="label", metadata={"help": "Column holding the target emotion."})

@@ -66,6 +66,9 @@ def build_eval_augmentation(image_processor: EmotiFusionImageProcessor) -> A.Com
 
 # AffectNet's code for "valence/arousal not annotated".
 AFFECT_NOT_ANNOTATED = -2.0
+# The key under which a training sample carries its row's position in the split, when asked to
+# (`SeededAugmentedDataset(with_row_index=True)`): the collator passes it on, the trainer takes it out of the batch.
+ROW_INDEX = "row_index"
 
 
 def affect_value(value, column: str) -> float:
@@ -172,12 +175,16 @@ class SeededAugmentedDataset(torch.utils.data.Dataset):
     run. Seeding per row fixes both, whatever the number of DataLoader workers (persistent ones included: the epoch
     lives in shared memory) or processes. Call `set_epoch` at the start of every epoch (`training.train` does,
     from a callback).
+
+    With `with_row_index`, each sample also carries its row's position in `split` under `ROW_INDEX` (for
+    `training.row_audit`).
     """
 
-    def __init__(self, split, transform: FaceDialogueTransform, seed: int = 0):
+    def __init__(self, split, transform: FaceDialogueTransform, seed: int = 0, with_row_index: bool = False):
         self.split = split
         self.transform = transform
         self.seed = seed
+        self.with_row_index = with_row_index
         self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
 
     def set_epoch(self, epoch: int) -> None:
@@ -196,6 +203,8 @@ class SeededAugmentedDataset(torch.utils.data.Dataset):
     def __getitems__(self, indices: list[int]) -> list[dict]:
         indices = [int(index) for index in indices]
         batch = self.transform(self.split[indices], seeds=[self._seed(index) for index in indices])
+        if self.with_row_index:
+            batch[ROW_INDEX] = indices
         return [{column: values[position] for column, values in batch.items()} for position in range(len(indices))]
 
     def __getitem__(self, index: int) -> dict:
@@ -205,7 +214,8 @@ class SeededAugmentedDataset(torch.utils.data.Dataset):
 class FaceDialogueCollator:
     """Stacks `pixel_values` and labels and tokenises the texts of a batch, padding to its longest sample.
 
-    A sample without text gets a placeholder token and `text_present=False`, so the model masks it out.
+    A sample without text gets a placeholder token and `text_present=False`, so the model masks it out. Samples
+    carrying their `ROW_INDEX` keep it in the batch, as a tensor.
     """
 
     def __init__(self, processor: EmotiFusionProcessor, max_length: int | None = None):
@@ -231,7 +241,7 @@ class FaceDialogueCollator:
         )
         if not bool(text_present.all()):
             batch["text_present"] = text_present
-        for key in ("labels", "text_labels"):
+        for key in ("labels", "text_labels", ROW_INDEX):
             if key in features[0]:
                 batch[key] = torch.tensor([int(feature[key]) for feature in features], dtype=torch.long)
         if "valence_arousal_labels" in features[0]:
@@ -243,6 +253,7 @@ class FaceDialogueCollator:
 
 
 __all__ = [
+    "ROW_INDEX",
     "FaceDialogueCollator",
     "FaceDialogueTransform",
     "SeededAugmentedDataset",

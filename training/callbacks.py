@@ -54,13 +54,18 @@ class EpochCallback(TrainerCallback):
         self.targets = targets
 
     def on_epoch_begin(self, args, state, control, **kwargs):
-        # `state.epoch` is the fraction of epochs done: a whole number at an epoch's start, past it on a resume.
-        epoch = int(state.epoch + 1e-6) if state.epoch else 0
+        epoch = beginning_epoch(state)
         for target in self.targets:
             target.set_epoch(epoch)
 
 
-__all__ = ["EpochCallback", "FreezeBackbonesCallback"]
+def beginning_epoch(state) -> int:
+    """The number of the epoch that begins (or resumes), from 0."""
+    # `state.epoch` is the fraction of epochs done: a whole number at an epoch's start, past it on a resume.
+    return int(state.epoch + 1e-6) if state.epoch else 0
+
+
+__all__ = ["EpochCallback", "FreezeBackbonesCallback", "beginning_epoch"]
 
 
 class StepProgressCallback(TrainerCallback):

@@ -121,8 +121,8 @@ def text_label_column_of(data_args, train_split) -> str | None:
 
 
 def with_transforms(splits: RunSplits, processor, data_args, seed: int) -> RunSplits:
-    """The splits as the Trainer reads them: training rows augmented from `(seed, epoch, row)` alone, evaluation
-    rows as inference sees them."""
+    """The splits as the Trainer reads them: training rows augmented from `(seed, epoch, row)` alone (carrying their
+    row's position with `row_audit_dir`), evaluation rows as inference sees them."""
     image_processor = processor.image_processor
     columns = {
         "join_turns": processor.join_turns, "image_column": data_args.image_column,
@@ -133,8 +133,12 @@ def with_transforms(splits: RunSplits, processor, data_args, seed: int) -> RunSp
     train_transform = FaceDialogueTransform(image_processor, train_augmentation,
                                             text_label_column=text_label_column, **columns)
     eval_transform = FaceDialogueTransform(image_processor, build_eval_augmentation(image_processor), **columns)
+    train = None
+    if splits.train is not None:
+        train = SeededAugmentedDataset(splits.train, train_transform, seed=seed,
+                                       with_row_index=bool(data_args.row_audit_dir))
     return RunSplits(
-        train=SeededAugmentedDataset(splits.train, train_transform, seed=seed) if splits.train is not None else None,
+        train=train,
         eval=splits.eval.with_transform(eval_transform) if splits.eval is not None else None,
         test=splits.test.with_transform(eval_transform) if splits.test is not None else None,
     )

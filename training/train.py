@@ -34,6 +34,7 @@ from emotifusion_hf.eval_report import (
     TRAINER_EVALUATION_SOURCE,
 )
 from emotifusion_hf.hub import push_checkpoint
+from emotifusion_hf.launcher import exit_with_launcher
 
 from .arguments import adjust_training_arguments, parse_arguments
 from .augment import FaceDialogueCollator
@@ -42,6 +43,7 @@ from .data import load_training_data, select_splits, with_transforms
 from .metrics import compute_metrics
 from .arguments import SetupError
 from .model_setup import build_model_and_processor, check_pretrained_sources, class_weights_for, log_parameter_counts
+from .row_audit import RowAuditCallback
 from .sampler import inverse_frequency_weights
 from .text_backbone import resolve_text_backbone
 from .text_cache import attach_text_feature_cache
@@ -62,6 +64,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None, progress_
     """
     # ------------------------------------------------------------------------------------------------ setup
     use_cpu_when_launched_without_accelerators()
+    exit_with_launcher()  # a killed launch leaves no process training on into the output folder
     model_args, data_args, training_args = parse_arguments(argv)
     quiet = progress_callback is not None
     setup_logging(training_args, quiet=quiet)
@@ -105,6 +108,7 @@ def main(argv: list[str] | None = None, callbacks: list | None = None, progress_
         backbone_learning_rate=model_args.backbone_learning_rate,
         vision_backbone_learning_rate=model_args.vision_backbone_learning_rate,
         balanced_sampling_weights=sampling_weights,
+        row_audit=RowAuditCallback(data_args.row_audit_dir) if data_args.row_audit_dir else None,
     )
     if quiet:
         trainer.remove_callback(PrinterCallback)

@@ -15,6 +15,7 @@ from transformers import Trainer
 
 from emotifusion_hf.checkpoint import save_checkpoint
 
+from .augment import ROW_INDEX
 from .metrics import expected_calibration_error, fit_temperature, negative_log_likelihood, softmax
 from .sampler import EpochSeededWeightedSampler
 from .text_cache import text_feature_cache_set_aside
@@ -48,11 +49,16 @@ class EmotiFusionTrainer(Trainer):
             `backbone_learning_rate`).
         balanced_sampling_weights (`array`, *optional*): one sampling weight per training sample; draws the
             training samples with replacement by these weights (`EpochSeededWeightedSampler`).
+        row_audit (`RowAuditCallback`, *optional*): records the rows of every training batch (the training
+            samples must carry their `ROW_INDEX`); added to the callbacks.
     """
 
     def __init__(self, *args, backbone_learning_rate=None, vision_backbone_learning_rate=None,
-                 balanced_sampling_weights=None, **kwargs):
+                 balanced_sampling_weights=None, row_audit=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.row_audit = row_audit
+        if row_audit is not None:
+            self.add_callback(row_audit)
         if self.args.label_names is None:
             # The emotion is the label; `text_labels` (optional, training only) is an input of the text head's loss.
             # Valence/arousal (NaN where not annotated) are labels too where the model predicts them, so evaluation
@@ -101,6 +107,12 @@ class EmotiFusionTrainer(Trainer):
             return super()._get_train_sampler(train_dataset)
         weights = torch.as_tensor(self.balanced_sampling_weights, dtype=torch.double)
         return EpochSeededWeightedSampler(weights, num_samples=len(weights), seed=self.args.seed)
+
+    def training_step(self, model, inputs, num_items_in_batch=None):
+        rows = inputs.pop(ROW_INDEX, None)  # not an input of the model
+        if rows is not None and self.row_audit is not None:
+            self.row_audit.record(rows.tolist(), self.state.global_step)
+        return super().training_step(model, inputs, num_items_in_batch)
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
         ignore_keys = EMBEDDING_OUTPUTS + list(ignore_keys or [])
