@@ -45,7 +45,8 @@ class EmotiFusionConfig(PretrainedConfig):
             Add to the fused logits the image-only and text-only heads' log-probabilities, each times a weight
             (`evidence_weights`, zero until fitted). The weights are fitted on held-out data after training, with
             a rescaling of the fused classifier (`fit_evidence_weights`), so the fused head can fall back to its
-            better input where the fusion block learned less than a single stream.
+            better input where the fusion block learned less than a single stream. With one modality missing, the
+            present modality's head is weighed in likewise (`missing_evidence_weights`, `fit_missing_evidence_weights`).
         classifier_dropout (`float`, *optional*, defaults to 0.4):
             Dropout before each classification head.
         modality_dropout (`float`, *optional*, defaults to 0.0):

@@ -369,7 +369,7 @@ class EmotiFusionPreTrainedModel(PreTrainedModel):
     supports_gradient_checkpointing = True
     _no_split_modules = ["BertLayer", "EmotiFusionVisionEncoder", "EmotiFusionCrossAttentionBlock"]
     # Checkpoints saved before the evidence weights existed load them unfitted, which predicts exactly as before.
-    _keys_to_ignore_on_load_missing = [r"^evidence_weights$"]
+    _keys_to_ignore_on_load_missing = [r"^evidence_weights$", r"^missing_evidence_weights$"]
     _supports_sdpa = True
 
     @classmethod
@@ -441,6 +441,7 @@ class EmotiFusionPreTrainedModel(PreTrainedModel):
         std = self.config.initializer_range
         if isinstance(module, EmotiFusionForEmotionClassification) and module.evidence_weights is not None:
             init.copy_(module.evidence_weights, UNFITTED_EVIDENCE.to(module.evidence_weights))
+            init.copy_(module.missing_evidence_weights, UNFITTED_MISSING_EVIDENCE.to(module.missing_evidence_weights))
         if isinstance(module, nn.Conv2d):
             # The attention convolutions feed ReLUs and sigmoids: He init, as timm uses for its trunks.
             init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
@@ -592,6 +593,57 @@ class EmotiFusionModel(EmotiFusionPreTrainedModel):
 
 # (fusion-logit scale, image-only weight, text-only weight): the fused head exactly as trained.
 UNFITTED_EVIDENCE = torch.tensor([1.0, 0.0, 0.0])
+# One row per missing modality, `(fusion-logit scale, weight of the present modality's head)`: the fused head as
+# trained.
+MISSING_CASES = ("text_missing", "image_missing")
+UNFITTED_MISSING_EVIDENCE = torch.tensor([[1.0, 0.0], [1.0, 0.0]])
+
+
+def _combine(weights, fused: torch.Tensor, evidence: list[torch.Tensor]) -> torch.Tensor:
+    combined = weights[0] * fused
+    for weight, head in zip(weights[1:], evidence):
+        combined = combined + weight * head
+    return combined
+
+
+def _fit_evidence(fused: torch.Tensor, evidence: list[torch.Tensor], labels: torch.Tensor, fallbacks: tuple[str, ...]):
+    """The weights `(scale, one per evidence head)` of `scale * fused + sum(weight * evidence)` that minimise the
+    cross-entropy against `labels`, then the best on macro-F1 of that fit (`"fitted"`), the fused head as trained
+    (`"as_trained"`) and each evidence head alone (named by `fallbacks`); the first of equals wins. Returns
+    `(choice, weights, macro-F1 per candidate)`."""
+    # The scale goes through a softplus: a fused head that learned nothing useful is weighed towards 0, never turned
+    # upside down.
+    unit_scale = math.log(math.e - 1.0)  # softplus(unit_scale) == 1
+    untouched = torch.tensor([unit_scale] + [0.0] * len(evidence))
+    parameters = untouched.clone()
+    with torch.enable_grad():
+        parameters.requires_grad_(True)
+        optimizer = torch.optim.LBFGS([parameters], max_iter=200, line_search_fn="strong_wolfe")
+
+        def closure():
+            optimizer.zero_grad()
+            scale = F.softplus(parameters[0])
+            value = F.cross_entropy(_combine((scale, *parameters[1:]), fused, evidence), labels)
+            value.backward()
+            return value
+
+        optimizer.step(closure)
+    parameters = parameters.detach()
+    if not torch.isfinite(parameters).all():
+        parameters = untouched  # keep the fused head as trained
+    no_evidence = [0.0] * len(evidence)
+    candidates = {
+        "fitted": (float(F.softplus(parameters[0])), *(float(value) for value in parameters[1:])),
+        "as_trained": (1.0, *no_evidence),
+    }
+    for index, name in enumerate(fallbacks):
+        alone = list(no_evidence)
+        alone[index] = 1.0
+        candidates[name] = (0.0, *alone)
+    scores = {name: _macro_f1(_combine(weights, fused, evidence).argmax(-1), labels)
+              for name, weights in candidates.items()}
+    choice = max(candidates, key=lambda name: scores[name])
+    return choice, candidates[choice], scores
 
 
 def _macro_f1(predictions: torch.Tensor, labels: torch.Tensor) -> float:
@@ -663,8 +715,14 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
         # log-probabilities + text weight * text-only log-probabilities`, `evidence_weights = (scale, image weight,
         # text weight)`. Fitted on held-out data after training (`fit_evidence_weights`), never by the optimizer: on
         # the training set a head that has memorised its inputs looks more reliable than it is. Unfitted, (1, 0, 0),
-        # they leave the fused head as trained; with a modality missing, the fused head is always as trained.
+        # they leave the fused head as trained.
         self.register_buffer("evidence_weights", UNFITTED_EVIDENCE.clone() if config.evidence_fusion else None)
+        # With one modality missing the fused head only sees the learned missing-modality embedding in its place, and
+        # the one head that saw the same input is the present modality's: `missing_evidence_weights` rows
+        # (text missing, image missing) = (scale, present head's weight), fitted the same way (`fit_evidence_weights`).
+        self.register_buffer(
+            "missing_evidence_weights", UNFITTED_MISSING_EVIDENCE.clone() if config.evidence_fusion else None
+        )
         class_weights = torch.tensor(config.class_weights) if config.class_weights is not None else None
         # Not persistent: the weights live in the config, which is the one source of truth.
         self.register_buffer("class_weights", class_weights, persistent=False)
@@ -723,9 +781,13 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
         text_logits = (
             self.text_classifier(self.dropout(_standardize(outputs.text_embeds))) if input_ids is not None else None
         )
-        if self.evidence_weights is not None and image_logits is not None and text_logits is not None:
-            both_present = outputs.image_present & outputs.text_present
-            logits = self.weigh_evidence(logits, image_logits, text_logits, both_present)
+        if self.evidence_weights is not None:
+            if image_logits is not None and text_logits is not None:
+                both_present = outputs.image_present & outputs.text_present
+                logits = self.weigh_evidence(logits, image_logits, text_logits, both_present)
+            logits = self.weigh_missing_evidence(
+                logits, image_logits, text_logits, outputs.image_present, outputs.text_present
+            )
 
         valence_arousal = image_valence_arousal = None
         if self.affect_regressor is not None:
@@ -770,11 +832,29 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
         weighed = scale * logits + image_weight * image_evidence + text_weight * text_evidence
         return weighed if both_present is None else torch.where(both_present[:, None], weighed, logits)
 
+    def weigh_missing_evidence(self, logits, image_logits, text_logits, image_present, text_present):
+        """The fused logits where exactly one modality is present, with that modality's head weighed in by
+        `missing_evidence_weights` (rows: text missing, image missing); other rows as given. A head that was not
+        computed (`None`) leaves its rows as given."""
+        cases = ((image_logits, image_present & ~text_present), (text_logits, text_present & ~image_present))
+        for (scale, weight), (head_logits, rows) in zip(self.missing_evidence_weights.to(logits.dtype), cases):
+            if head_logits is None:
+                continue
+            evidence = F.log_softmax(head_logits.detach().float(), dim=-1).to(logits.dtype)
+            logits = torch.where(rows[:, None], scale * logits + weight * evidence, logits)
+        return logits
+
     @property
     def evidence_weights_fitted(self) -> bool:
         """Whether `fit_evidence_weights` has set the evidence weights (False without them)."""
         weights = self.evidence_weights
         return weights is not None and not torch.equal(weights.cpu(), UNFITTED_EVIDENCE.to(weights.dtype))
+
+    @property
+    def missing_evidence_weights_fitted(self) -> bool:
+        """Whether `fit_missing_evidence_weights` has set the weights used with a modality missing."""
+        weights = self.missing_evidence_weights
+        return weights is not None and not torch.equal(weights.cpu(), UNFITTED_MISSING_EVIDENCE.to(weights.dtype))
 
     @torch.no_grad()
     def fit_evidence_weights(self, fused_logits, image_logits, text_logits, labels, image_present=None,
@@ -800,47 +880,46 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
             if present is not None:
                 both &= torch.as_tensor(present).bool()
         labels, fused = labels[both], torch.as_tensor(fused_logits).float()[both]
-        masked = [F.log_softmax(torch.as_tensor(head).float()[both], dim=-1) for head in (image_logits, text_logits)]
-        # The scale goes through a softplus: a fused head that learned nothing useful is weighed towards 0, never
-        # turned upside down.
-        def combine(values):
-            return F.softplus(values[0]) * fused + values[1] * masked[0] + values[2] * masked[1]
-
-        unit_scale = math.log(math.e - 1.0)  # softplus(unit_scale) == 1
-        untouched = torch.tensor([unit_scale, 0.0, 0.0])
-        parameters = untouched.clone()
-        with torch.enable_grad():
-            parameters.requires_grad_(True)
-            optimizer = torch.optim.LBFGS([parameters], max_iter=200, line_search_fn="strong_wolfe")
-
-            def closure():
-                optimizer.zero_grad()
-                value = F.cross_entropy(combine(parameters), labels)
-                value.backward()
-                return value
-
-            optimizer.step(closure)
-        parameters = parameters.detach()
-        if not torch.isfinite(parameters).all():
-            parameters = untouched  # keep the fused head as trained
-        candidates = {
-            "fitted": (float(F.softplus(parameters[0])), float(parameters[1]), float(parameters[2])),
-            "as_trained": (1.0, 0.0, 0.0),
-            "image_fallback": (0.0, 1.0, 0.0),
-            "text_fallback": (0.0, 0.0, 1.0),
-        }
-
-        def combined(weights):
-            return weights[0] * fused + weights[1] * masked[0] + weights[2] * masked[1]
-
-        scores = {name: _macro_f1(combined(weights).argmax(-1), labels) for name, weights in candidates.items()}
-        choice = max(candidates, key=lambda name: scores[name])  # the first of equals: the fit
-        scale, image_weight, text_weight = candidates[choice]
-        self.evidence_weights.copy_(torch.tensor([scale, image_weight, text_weight]).to(self.evidence_weights))
+        evidence = [F.log_softmax(torch.as_tensor(head).float()[both], dim=-1) for head in (image_logits, text_logits)]
+        choice, weights, scores = _fit_evidence(fused, evidence, labels, ("image_fallback", "text_fallback"))
+        scale, image_weight, text_weight = weights
+        self.evidence_weights.copy_(torch.tensor(weights).to(self.evidence_weights))
         return {"choice": choice, "fused_scale": scale, "image_weight": image_weight, "text_weight": text_weight,
                 "nll_before": float(F.cross_entropy(fused, labels)),
-                "nll_after": float(F.cross_entropy(combined(candidates[choice]), labels)),
+                "nll_after": float(F.cross_entropy(_combine(weights, fused, evidence), labels)),
                 "macro_f1": scores[choice], "macro_f1_before": scores["as_trained"]}
+
+    @torch.no_grad()
+    def fit_missing_evidence_weights(self, labels, text_missing_logits=None, image_logits=None,
+                                     image_missing_logits=None, text_logits=None) -> dict:
+        """Fit, on held-out data, how the fused head given one modality weighs its own logits against that
+        modality's head: `missing_evidence_weights`, as `fit_evidence_weights` does where both are present (the
+        cross-entropy fit competes on macro-F1 with the head as trained and with the present head alone).
+
+        `text_missing_logits` are the fused logits of this model (unfitted) with every text left out, and
+        `image_logits` the image-only head's on the same rows; likewise `image_missing_logits` and `text_logits`.
+        Either pair may be left out, which leaves its row unfitted. Returns, per fitted case (`text_missing`,
+        `image_missing`), `{case}_choice`, `{case}_fused_scale`, `{case}_weight`, `{case}_macro_f1` and
+        `{case}_macro_f1_before`.
+        """
+        if self.missing_evidence_weights is None:
+            raise ValueError("This model was configured with `evidence_fusion=False`: it has no evidence weights.")
+        if self.missing_evidence_weights_fitted:
+            raise ValueError("The missing-modality evidence weights are already fitted; fit on logits of a model "
+                             "with unfitted weights.")
+        labels = torch.as_tensor(labels).long()
+        pairs = {"text_missing": (text_missing_logits, image_logits), "image_missing": (image_missing_logits, text_logits)}
+        fitted = {}
+        for row, case in enumerate(MISSING_CASES):
+            fused, head = pairs[case]
+            if fused is None or head is None:
+                continue
+            evidence = [F.log_softmax(torch.as_tensor(head).float(), dim=-1)]
+            choice, weights, scores = _fit_evidence(torch.as_tensor(fused).float(), evidence, labels, ("fallback",))
+            self.missing_evidence_weights[row] = torch.tensor(weights).to(self.missing_evidence_weights)
+            fitted.update({f"{case}_choice": choice, f"{case}_fused_scale": weights[0], f"{case}_weight": weights[1],
+                           f"{case}_macro_f1": scores[choice], f"{case}_macro_f1_before": scores["as_trained"]})
+        return fitted
 
     def compute_loss(
         self, logits, image_logits, text_logits, labels, image_present, text_present, text_labels=None

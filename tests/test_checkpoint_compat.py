@@ -18,7 +18,7 @@ FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 CHECKPOINT = os.path.join(FIXTURES, "checkpoint_v0_1")
 TOLERANCE = 1e-5
 # State added since the fixture was saved; each loads at its neutral value (the evidence weights unfitted).
-ADDED_SINCE_FIXTURE = {"evidence_weights": [3]}
+ADDED_SINCE_FIXTURE = {"evidence_weights": [3], "missing_evidence_weights": [2, 2]}
 
 REMOTE_LOAD = """
 import sys
@@ -58,6 +58,7 @@ def test_old_checkpoint_loads_in_process_with_the_same_logits():
     with open(os.path.join(CHECKPOINT, "state_dict_manifest.json")) as handle:
         assert _manifest(model) == {**json.load(handle), **ADDED_SINCE_FIXTURE}
     assert model.evidence_weights.tolist() == [1.0, 0.0, 0.0]
+    assert model.missing_evidence_weights.tolist() == [[1.0, 0.0], [1.0, 0.0]]
 
 
 @pytest.mark.slow

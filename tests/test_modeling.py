@@ -311,9 +311,47 @@ def test_with_a_modality_missing_the_fused_head_is_as_trained(tiny_model, tiny_b
     assert not torch.allclose(hidden_text.logits[0], reference_hidden.logits[0], atol=1e-3)
 
 
+def test_missing_evidence_weights_weigh_in_the_present_head_only_where_one_modality_is_given(tiny_model, tiny_batch):
+    hidden_text = torch.tensor([True, False, True])
+    with torch.no_grad():
+        plain_image = tiny_model(pixel_values=tiny_batch["pixel_values"])
+        plain_text = tiny_model(input_ids=tiny_batch["input_ids"], attention_mask=tiny_batch["attention_mask"])
+        plain_mixed = tiny_model(**tiny_batch, text_present=hidden_text)
+    assert tiny_model.missing_evidence_weights.tolist() == [[1.0, 0.0], [1.0, 0.0]]
+    # Held-out logits where the fused head given only the image is noise and the image head knows the answer; given
+    # only the text, the fused head knows it and the text head is noise.
+    torch.manual_seed(0)
+    labels = torch.arange(8).repeat(25)
+    knows = torch.nn.functional.one_hot(labels, 8).float() * 4 + torch.randn(200, 8)
+    noise = torch.randn(200, 8)
+    fitted = tiny_model.fit_missing_evidence_weights(labels, text_missing_logits=noise, image_logits=knows,
+                                                     image_missing_logits=knows, text_logits=noise)
+    assert fitted["text_missing_choice"] in {"fitted", "fallback"} and fitted["text_missing_weight"] > 0.5
+    assert fitted["text_missing_macro_f1"] > fitted["text_missing_macro_f1_before"] + 0.5
+    assert fitted["image_missing_macro_f1"] >= fitted["image_missing_macro_f1_before"]
+    assert fitted["image_missing_fused_scale"] > 0.5
+    (image_scale, image_weight), (text_scale, text_weight) = tiny_model.missing_evidence_weights.tolist()
+    with torch.no_grad():
+        image_only = tiny_model(pixel_values=tiny_batch["pixel_values"])
+        text_only = tiny_model(input_ids=tiny_batch["input_ids"], attention_mask=tiny_batch["attention_mask"])
+        mixed = tiny_model(**tiny_batch, text_present=hidden_text)
+    expected = image_scale * plain_image.logits + image_weight * plain_image.image_logits.log_softmax(-1)
+    assert torch.allclose(image_only.logits, expected, atol=1e-5)
+    expected = text_scale * plain_text.logits + text_weight * plain_text.text_logits.log_softmax(-1)
+    assert torch.allclose(text_only.logits, expected, atol=1e-5)
+    # Rows with both modalities keep the both-present weighing (unfitted here): only row 1 changes.
+    assert torch.allclose(mixed.logits[[0, 2]], plain_mixed.logits[[0, 2]], atol=1e-6)
+    expected = image_scale * plain_mixed.logits[1] + image_weight * plain_mixed.image_logits[1].log_softmax(-1)
+    assert torch.allclose(mixed.logits[1], expected, atol=1e-5)
+    with pytest.raises(ValueError, match="already fitted"):
+        tiny_model.fit_missing_evidence_weights(labels, text_missing_logits=noise, image_logits=knows)
+
+
 def test_fitted_evidence_weights_survive_save_and_load(tiny_model, tmp_path):
     tiny_model.evidence_weights.copy_(torch.tensor([0.5, 0.25, -0.5]))
+    tiny_model.missing_evidence_weights.copy_(torch.tensor([[0.5, 1.5], [0.75, 0.25]]))
     tiny_model.save_pretrained(tmp_path)
     loaded = EmotiFusionForEmotionClassification.from_pretrained(tmp_path)
     assert loaded.evidence_weights.tolist() == [0.5, 0.25, -0.5]
+    assert loaded.missing_evidence_weights.tolist() == [[0.5, 1.5], [0.75, 0.25]]
     assert EmotiFusionForEmotionClassification(make_tiny_config(evidence_fusion=False)).evidence_weights is None

@@ -241,6 +241,12 @@ def test_training_run_saves_a_remote_code_checkpoint(trained_dir):
     assert model.evidence_weights.tolist() == pytest.approx([metrics[f"calibration_evidence_{name}"] for name in (
         "fused_scale", "image_weight", "text_weight")], abs=1e-6)
     assert metrics["calibration_evidence_nll_after"] <= metrics["calibration_evidence_nll_before"] + 1e-6
+    # So were the weights used with a modality missing, each on the fused head given one modality.
+    assert model.missing_evidence_weights.flatten().tolist() == pytest.approx([
+        metrics[f"calibration_evidence_{case}_{name}"]
+        for case in ("text_missing", "image_missing") for name in ("fused_scale", "weight")], abs=1e-6)
+    for case in ("text_missing", "image_missing"):
+        assert metrics[f"calibration_evidence_{case}_macro_f1"] >= metrics[f"calibration_evidence_{case}_macro_f1_before"]
 
 
 def test_evaluation_report(trained_dir, dataset_dir, tmp_path):

@@ -14,6 +14,7 @@ import torch
 from transformers import Trainer
 
 from emotifusion_hf.checkpoint import save_checkpoint
+from emotifusion_hf.modeling_emotifusion import MISSING_CASES
 
 from .augment import ROW_INDEX
 from .metrics import expected_calibration_error, fit_temperature, negative_log_likelihood, softmax
@@ -140,6 +141,22 @@ class EmotiFusionTrainer(Trainer):
             evidence = {f"evidence_{name}": value for name, value in fitted.items() if name != "choice"}
             with torch.no_grad():
                 logits = model.weigh_evidence(*(head.to(model.evidence_weights.device) for head in heads)).cpu().numpy()
+        if len(predictions) >= 3 and getattr(model, "missing_evidence_weights", None) is not None \
+                and not model.missing_evidence_weights_fitted:
+            # With one modality left out the fused head sees only the learned missing-modality embedding in its
+            # place; weighing in the present modality's head keeps it from losing to that head.
+            without = {modality: self._predict_without(eval_dataset, modality) for modality in ("text", "image")}
+            fitted = model.fit_missing_evidence_weights(
+                torch.as_tensor(labels), text_missing_logits=without["text"][0], image_logits=without["text"][1],
+                image_missing_logits=without["image"][0], text_logits=without["image"][2],
+            )
+            for case in MISSING_CASES:
+                if f"{case}_choice" in fitted:
+                    logger.info(f"fused head with the {case.replace('_', ' ')}: {fitted[f'{case}_choice']} (scale "
+                                f"{fitted[f'{case}_fused_scale']:.3g}, weight {fitted[f'{case}_weight']:.3g}); "
+                                f"macro-F1 {fitted[f'{case}_macro_f1_before']:.3f} -> {fitted[f'{case}_macro_f1']:.3f}")
+            evidence.update({f"evidence_{name}": value for name, value in fitted.items()
+                             if not name.endswith("_choice")})
         temperature = fit_temperature(logits, labels)
         model.config.temperature = temperature
         return {
@@ -150,6 +167,17 @@ class EmotiFusionTrainer(Trainer):
             "nll_before": negative_log_likelihood(logits, labels),
             "nll_after": negative_log_likelihood(logits, labels, temperature),
         }
+
+    def _predict_without(self, eval_dataset, modality: str) -> list[torch.Tensor]:
+        """The model's head logits (fused, image-only, text-only) on `eval_dataset` with `modality` ("text" or
+        "image") marked absent in every batch."""
+        collate = self.data_collator
+        self.data_collator = _WithoutModality(collate, modality)
+        try:
+            prediction = self.predict(eval_dataset, metric_key_prefix=f"calibration_without_{modality}")
+        finally:
+            self.data_collator = collate
+        return [torch.as_tensor(np.asarray(head), dtype=torch.float32) for head in prediction.predictions[:3]]
 
     def save_final_checkpoint(self, processor, output_dir: str, summary: dict | None = None,
                               eval_report: dict | None = None) -> None:
@@ -170,6 +198,21 @@ class EmotiFusionTrainer(Trainer):
                                 **kwargs)
             logger.info(f"model, processor and pipeline saved to {output_dir}")
         self.accelerator.wait_for_everyone()
+
+
+class _WithoutModality:
+    """A data collator that marks one modality absent in every batch it makes (the model then uses its learned
+    missing-modality embedding there)."""
+
+    def __init__(self, collate, modality: str):
+        self.collate = collate
+        self.flag = f"{modality}_present"
+
+    def __call__(self, features):
+        batch = self.collate(features)
+        size = len(batch["pixel_values"] if "pixel_values" in batch else batch["input_ids"])
+        batch[self.flag] = torch.zeros(size, dtype=torch.bool)
+        return batch
 
 
 @contextmanager
