@@ -15,5 +15,9 @@ def test_fusion_section_runs_and_reports_the_margin():
     best_single = max(run["image_only_macro_f1"], run["text_only_macro_f1"])
     assert run["fusion_margin"] == pytest.approx(run["fused_macro_f1"] - best_single)
     assert results["worst_fusion_margin"] == run["fusion_margin"]
+    assert run["text_missing_margin"] == pytest.approx(run["text_missing_macro_f1"] - run["image_only_macro_f1"])
+    assert run["image_missing_margin"] == pytest.approx(run["image_missing_macro_f1"] - run["text_only_macro_f1"])
+    assert results["worst_missing_margin"] == min(run["text_missing_margin"], run["image_missing_margin"])
     table = fusion_runs_table({"fusion": results})
     assert table[2].startswith("| text agreement") and table[4].startswith("| 1 |")
+    assert table[4].count("|") == table[2].count("|") == 10
