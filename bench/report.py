@@ -48,6 +48,11 @@ GOALS = {
     "analysis_rss_growth": ("video", "the same over the analysis alone (peak reset after the model loads)", "<= 1.2", lambda v: v <= 1.2),
     "decode_fps_pyav": ("video", "720p H.264 frames sampled per second at 5 fps, decoding only: PyAV", "reported", None),
     "decode_fps_opencv": ("video", "the same with OpenCV's FFmpeg build (grab every frame, retrieve the sampled ones)", "reported", None),
+    "region_lift_attention": ("explanations", "face heat map's share of mass on the brows, eyes and mouth over the share of area they cover, demo test faces (1: uniform; about 10: all on them), `attention` method", "reported", None),
+    "region_lift_gradient": ("explanations", "the same, `gradient` (x input) method", "reported", None),
+    "region_lift_integrated_gradients": ("explanations", "the same, `integrated_gradients` method", "reported", None),
+    "region_lift_app_default": ("explanations", "the same for the method `emotifusion app` shows by default", ">= 2", lambda v: v >= 2),
+    "face_spearman_attention_vs_gradient": ("explanations", "rank correlation of the attention and gradient face maps over the model's feature-map cells", "reported", None),
 }
 
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"

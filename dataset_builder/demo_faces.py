@@ -13,6 +13,10 @@ a hint of yaw, translation, scale), lighting, blur, noise and background vary in
 
 All shapes are polygons transformed by the pose before drawing, so rotation costs nothing extra; a 112- or 224-px
 face renders in a few milliseconds. Rendering is seeded and deterministic.
+
+Because every shape is drawn here, where the expressive parts (brows, eyes, mouth) lie is known by construction:
+`render_face_with_regions` and `demo_face_regions` return a mask per part beside the face, the ground truth against
+which a heat map's localisation is measured.
 """
 
 import io
@@ -87,6 +91,11 @@ HAIR_COLOURS = (
 )
 IRIS_COLOURS = ((60, 40, 25), (90, 60, 35), (70, 100, 140), (80, 120, 80), (110, 90, 60))
 HAIR_STYLES = ("bald", "short", "side_part", "bangs", "long", "bun")
+
+# The parts whose shapes carry the expression; each one's region is the union of its filled shapes' bounding boxes,
+# widened by REGION_MARGIN (in face units, where 1 is the image side) so a map centred on the part counts as on it.
+EXPRESSIVE_PARTS = ("brows", "eyes", "mouth")
+REGION_MARGIN = 0.02
 
 
 @dataclass
@@ -218,12 +227,19 @@ def _identity(rng: random.Random) -> dict:
 
 
 class _Painter:
-    """Draws polygons and lines given in face coordinates, through the pose, with strokes scaled to the face."""
+    """Draws polygons and lines given in face coordinates, through the pose, with strokes scaled to the face.
+
+    While `part` names an expressive part, each filled shape is also kept in `shapes` as `(part, points)`, in face
+    coordinates: the source of the part regions."""
 
     def __init__(self, draw: ImageDraw.ImageDraw, pose: _Pose, stroke: float):
         self.draw, self.pose, self.stroke = draw, pose, stroke
+        self.part: str | None = None
+        self.shapes: list[tuple[str, list[tuple[float, float]]]] = []
 
     def polygon(self, points, fill) -> None:
+        if self.part is not None:
+            self.shapes.append((self.part, list(points)))
         self.draw.polygon(self.pose(points), fill=fill)
 
     def line(self, points, fill, width) -> None:
@@ -234,19 +250,26 @@ class _Painter:
 _EYE_Y = -0.04
 
 
-def _draw_face(draw: ImageDraw.ImageDraw, pose: _Pose, identity: dict, p: dict, stroke: float) -> None:
+def _draw_face(draw: ImageDraw.ImageDraw, pose: _Pose, identity: dict, p: dict, stroke: float) -> list:
+    """Draws the face; returns the expressive parts' filled shapes (`_Painter.shapes`)."""
     paint = _Painter(draw, pose, stroke)
     jaw_drop = 0.04 * p["mouth_open"]
     _draw_head(paint, identity, jaw_drop)
     _draw_forehead_lines(paint, identity["skin"], p)
     for side in (-1, 1):
+        paint.part = "brows"
         _draw_brow(paint, identity, p, side)
+        paint.part = "eyes"
         _draw_eye(paint, identity, p, side)
+    paint.part = None
     if identity["glasses"]:
         spacing = identity["eye_spacing"]
         paint.line([(-spacing + 0.075, _EYE_Y - 0.01), (spacing - 0.075, _EYE_Y - 0.01)], (30, 30, 30), 0.007)
     nose_tip, flare = _draw_nose(paint, identity["skin"], p)
+    paint.part = "mouth"
     _draw_mouth(paint, identity, p, jaw_drop, nose_tip, flare)
+    paint.part = None
+    return paint.shapes
 
 
 def _draw_head(paint: _Painter, identity: dict, jaw_drop: float) -> None:
@@ -410,11 +433,23 @@ def render_face(
     Returns:
         `PIL.Image.Image`: an RGB `size` x `size` image.
     """
-    image, _ = _render(label, rng_or_seed, size, variation)
+    image, _, _ = _render(label, rng_or_seed, size, variation)
     return image
 
 
-def _render(label: int | str, rng_or_seed, size: int, variation: float = 1.0) -> tuple[Image.Image, float]:
+def render_face_with_regions(
+    label: int | str, rng_or_seed: random.Random | int | None = None, size: int = 112, variation: float = 1.0
+) -> tuple[Image.Image, dict[str, np.ndarray]]:
+    """
+    `render_face` (same arguments, same image) and where its expressive parts are: `{part: (size, size) bool
+    array}` for each of `EXPRESSIVE_PARTS`, True on the pixels of that part's region (see `REGION_MARGIN`).
+    """
+    image, _, regions = _render(label, rng_or_seed, size, variation, with_regions=True)
+    return image, regions
+
+
+def _render(label: int | str, rng_or_seed, size: int, variation: float = 1.0, with_regions: bool = False):
+    """`(image, intensity, regions)`; `regions` is `None` unless `with_regions`."""
     label = _check_render_arguments(label, size, variation)
     rng = rng_or_seed if isinstance(rng_or_seed, random.Random) else random.Random(rng_or_seed)
     params, intensity = sample_expression(label, rng)
@@ -423,10 +458,38 @@ def _render(label: int | str, rng_or_seed, size: int, variation: float = 1.0) ->
     canvas_size = size * 2 if size <= 160 else size
     canvas = _background(canvas_size, rng, variation)
     pose = _random_pose(canvas_size, rng, variation)
-    _draw_face(ImageDraw.Draw(canvas), pose, identity, params, stroke=pose.scale)
+    shapes = _draw_face(ImageDraw.Draw(canvas), pose, identity, params, stroke=pose.scale)
+    regions = _region_masks(shapes, pose, canvas_size, size) if with_regions else None
     if canvas_size != size:
         canvas = canvas.reduce(canvas_size // size)
-    return _camera_effects(canvas, rng, variation), intensity
+    return _camera_effects(canvas, rng, variation), intensity, regions
+
+
+def _region_masks(shapes, pose: _Pose, canvas_size: int, size: int) -> dict[str, np.ndarray]:
+    """Each part's shapes boxed (in face coordinates, widened by REGION_MARGIN), posed, filled and brought to
+    `size` as the image is (a pixel belongs to a region when at least half of it is covered)."""
+    masks = {}
+    for part in EXPRESSIVE_PARTS:
+        canvas = Image.new("L", (canvas_size, canvas_size), 0)
+        draw = ImageDraw.Draw(canvas)
+        for shape_part, points in shapes:
+            if shape_part != part:
+                continue
+            xs, ys = [x for x, _ in points], [y for _, y in points]
+            left, right = min(xs) - REGION_MARGIN, max(xs) + REGION_MARGIN
+            top, bottom = min(ys) - REGION_MARGIN, max(ys) + REGION_MARGIN
+            # Edges sampled densely: the pose's yaw bends straight lines a little.
+            steps = [i / 8 for i in range(8)]
+            outline = (
+                [(left + (right - left) * t, top) for t in steps] + [(right, top + (bottom - top) * t) for t in steps]
+                + [(right - (right - left) * t, bottom) for t in steps]
+                + [(left, bottom - (bottom - top) * t) for t in steps]
+            )
+            draw.polygon(pose(outline), fill=255)
+        if canvas_size != size:
+            canvas = canvas.reduce(canvas_size // size)
+        masks[part] = np.asarray(canvas) >= 128
+    return masks
 
 
 def _check_render_arguments(label: int | str, size: int, variation: float) -> int:
@@ -500,8 +563,8 @@ def generate_demo_faces(
         raise ValueError(f"per_class must be >= 0, got {per_class}.")
     for index in range(per_class):
         for label, emotion in enumerate(EMOTIONS):
-            rng = random.Random(f"demo-face|{seed}|{split}|{emotion}|{index}")
-            image, intensity = _render(label, rng, size, variation)
+            rng = _demo_face_rng(seed, split, emotion, index)
+            image, intensity, _ = _render(label, rng, size, variation)
             valence, arousal = affect_of(label, intensity, rng)
             buffer = io.BytesIO()
             image.save(buffer, format="JPEG", quality=quality)
@@ -518,12 +581,39 @@ def generate_demo_faces(
             )
 
 
+def demo_face_regions(
+    source_id: str, seed: int, size: int, variation: float
+) -> tuple[Image.Image, dict[str, np.ndarray]]:
+    """
+    The face `generate_demo_faces(..., seed=seed, size=size, variation=variation)` streamed as `source_id`
+    (`"demo/<split>/<emotion>/<index>"`), rendered again (before JPEG) with its part regions, as
+    `render_face_with_regions` gives them.
+    """
+    parts = source_id.split("/") if isinstance(source_id, str) else []
+    if len(parts) != 4 or parts[0] != "demo" or parts[2] not in EMOTIONS or not parts[3].isdigit():
+        raise ValueError(
+            f"source_id must look like 'demo/<split>/<emotion>/<index>' (a demo face's id), got {source_id!r}."
+        )
+    _, split, emotion, index = parts
+    image, _, regions = _render(emotion, _demo_face_rng(seed, split, emotion, int(index)), size, variation,
+                                with_regions=True)
+    return image, regions
+
+
+def _demo_face_rng(seed: int, split: str, emotion: str, index: int) -> random.Random:
+    return random.Random(f"demo-face|{seed}|{split}|{emotion}|{index}")
+
+
 __all__ = [
     "CIRCUMPLEX",
+    "EXPRESSIVE_PARTS",
     "PARAMETERS",
     "PROTOTYPES",
+    "REGION_MARGIN",
     "affect_of",
+    "demo_face_regions",
     "generate_demo_faces",
     "render_face",
+    "render_face_with_regions",
     "sample_expression",
 ]

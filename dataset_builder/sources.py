@@ -98,6 +98,11 @@ class DemoFaceSource(FaceSource):
     def encoded_faces(self, records: Iterable[FaceRecord], pool=None, processes: int | None = None):
         return ((record, (record.image, None)) for record in records)  # demo faces are JPEG bytes already
 
+    def report_fields(self) -> dict:
+        # With the seed, enough to draw any face again (`demo_faces.demo_face_regions`), e.g. to know its parts.
+        return {**super().report_fields(), "image_size": self.config.image_size,
+                "face_variation": self.config.face_variation}
+
 
 class AffectNetFaceSource(FaceSource):
     """An AffectNet copy in `config.data_dir`, in any of `affectnet.LAYOUTS` (detected when `layout="auto"`)."""

@@ -239,7 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     app.add_argument("--port", type=_positive_int, default=7860, help="port to listen on (default: 7860)")
     app.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
     app.add_argument("--explanation-method", default=None, choices=("attention", "gradient", "integrated_gradients"),
-                     help="how the heat map and word weights are made (default: attention where the model has it)")
+                     help="how the heat map and word weights are made (default: integrated_gradients, whose face "
+                     "map lands on the brows, eyes and mouth of the demo faces)")
 
     video = _add_command(
         commands, "video", "an emotion timeline from a video and its transcript",

@@ -19,7 +19,7 @@ from PIL import Image
 pytest.importorskip("gradio")
 from gradio_client import Client, handle_file  # noqa: E402
 
-from emotifusion_hf.app import dialogue_from_text, launch_app  # noqa: E402
+from emotifusion_hf.app import EmotionDemo, dialogue_from_text, launch_app  # noqa: E402
 from emotifusion_hf.labels import EMOTIONS  # noqa: E402
 
 from dataset_builder.demo_examples import write_demo_examples  # noqa: E402
@@ -66,6 +66,14 @@ def test_examples_come_from_our_generators(examples):
     assert len(examples) >= 3
     for image, text in examples:
         assert Image.open(image).size == (224, 224) and text.strip()
+
+
+def test_the_page_explains_with_integrated_gradients_unless_told_otherwise(tiny_pipe, examples):
+    """The default whose face map lands on the brows, eyes and mouth (BENCHMARKS.md: `region_lift_app_default`)."""
+    image, text = examples[0]
+    *_, heat, words, status = EmotionDemo(tiny_pipe).explain(image, text)
+    assert status.endswith("explained by integrated_gradients.") and heat.size == Image.open(image).size and words
+    assert EmotionDemo(tiny_pipe, "attention").explain(image, text)[-1].endswith("explained by attention.")
 
 
 def test_predict_endpoint_answers_with_the_label_score_mapping(client, tiny_pipe, examples):

@@ -10,7 +10,15 @@ import pytest
 from PIL import Image
 
 from dataset_builder.builder import EmotiFusionBuilder
-from dataset_builder.demo_faces import PROTOTYPES, generate_demo_faces, render_face, sample_expression
+from dataset_builder.demo_faces import (
+    EXPRESSIVE_PARTS,
+    PROTOTYPES,
+    demo_face_regions,
+    generate_demo_faces,
+    render_face,
+    render_face_with_regions,
+    sample_expression,
+)
 from emotifusion_hf.labels import EMOTIONS
 
 
@@ -68,3 +76,30 @@ def test_demo_expressions_overlap_but_stay_learnable():
         confusions[(label, nearest)] += nearest != label
     assert 0.6 < hits / 1600 < 0.97
     assert confusions[("fear", "surprise")] > 0 and confusions[("disgust", "anger")] > 0
+
+
+def test_demo_face_regions_lie_on_the_drawn_parts():
+    """The part regions come from the shapes drawn: same image as `render_face`, brows above eyes above mouth, one
+    eye on each side, and the white of the eyes (drawn nowhere else at variation 0 but in the teeth) inside them."""
+    image, regions = render_face_with_regions("surprise", 11, size=112, variation=0.0)
+    assert image.tobytes() == render_face("surprise", 11, size=112, variation=0.0).tobytes()
+    assert list(regions) == list(EXPRESSIVE_PARTS)
+    assert all(mask.shape == (112, 112) and 0.005 < mask.mean() < 0.1 for mask in regions.values())
+    middle_row = {part: np.nonzero(mask.any(axis=1))[0].mean() for part, mask in regions.items()}
+    assert middle_row["brows"] < middle_row["eyes"] < middle_row["mouth"]
+    eye_columns = np.nonzero(regions["eyes"].any(axis=0))[0]
+    assert eye_columns.min() < 56 < eye_columns.max() and not regions["eyes"][:, 54:58].any()  # two eyes, apart
+    pixels = np.asarray(image, dtype=np.int16)
+    white = (np.abs(pixels - np.array([245, 245, 240])).max(axis=-1) <= 6)
+    assert white[regions["eyes"]].sum() > 20 and not white[~(regions["eyes"] | regions["mouth"])].any()
+
+
+def test_demo_face_regions_of_a_streamed_face():
+    record = next(generate_demo_faces(1, seed=2, split="validation", size=64, variation=0.5))
+    image, regions = demo_face_regions(record.source_id, seed=2, size=64, variation=0.5)
+    stored = np.asarray(Image.open(io.BytesIO(record.image)), dtype=np.float32)
+    assert np.abs(np.asarray(image, dtype=np.float32) - stored).mean() < 5  # the same face, before its JPEG
+    assert list(regions) == list(EXPRESSIVE_PARTS) and regions["mouth"].shape == (64, 64)
+    for bad in ("demo/validation/bored/000000", "faces/a.jpg", None):
+        with pytest.raises(ValueError, match="source_id"):
+            demo_face_regions(bad, seed=2, size=64, variation=0.5)

@@ -7,7 +7,7 @@ from PIL import Image
 
 from emotifusion_hf import EmotiFusionForEmotionClassification
 from emotifusion_hf.explanation import highlighted_words, render_explanation
-from emotifusion_hf.explanation_emotifusion import word_weights
+from emotifusion_hf.explanation_emotifusion import blurred_baseline, explain_batch, word_weights
 from emotifusion_hf.pipeline_emotifusion import EmotionFusionPipeline, _face_region
 
 from conftest import make_tiny_config, noise_pixels, tiny_text_config
@@ -89,7 +89,8 @@ def test_explanations_cost_nothing_unless_asked_and_leave_no_hooks(pipe, monkeyp
     assert all(parameter.grad is None for parameter in pipe.model.parameters())
 
 
-def test_gradient_map_follows_the_pixels_that_matter(tiny_checkpoint):
+@pytest.mark.parametrize("method", ["gradient", "integrated_gradients"])
+def test_gradient_map_follows_the_pixels_that_matter(tiny_checkpoint, method):
     """A model whose image evidence reads only the left half of the face: the gradient heat lies there."""
     pipe = EmotionFusionPipeline(model=EmotiFusionForEmotionClassification.from_pretrained(tiny_checkpoint),
                                  processor=__import__("transformers").AutoProcessor.from_pretrained(tiny_checkpoint),
@@ -103,8 +104,24 @@ def test_gradient_map_follows_the_pixels_that_matter(tiny_checkpoint):
 
     pipe.model.emotifusion.vision_model.register_forward_pre_hook(left_half_only)
     face = np.asarray(pipe({"image": noise_pixels(64, 64), "text": None}, return_explanation=True,
-                           explanation_method="gradient")["explanation"]["face"])
+                           explanation_method=method)["explanation"]["face"])
     assert face[:, :28].mean() > 5 * face[:, 36:].mean()
+
+
+def test_integrated_gradients_start_from_the_blurred_face(tiny_model, tiny_batch):
+    """The baseline keeps a face's colours and drops its fine shapes: a face of one flat colour is its own baseline,
+    so integrated gradients find nothing in it to credit, while gradient x input (from the mean colour) do."""
+    checker = torch.zeros(1, 3, 32, 32)
+    checker[..., ::2, ::2] = checker[..., 1::2, 1::2] = 2.0
+    assert blurred_baseline(checker).std() < 0.2 * checker.std()
+    flat = torch.full((1, 3, 32, 32), 0.7)
+    assert torch.allclose(blurred_baseline(flat), flat)
+
+    inputs = {**tiny_batch, "pixel_values": torch.full_like(tiny_batch["pixel_values"], 0.7)}
+    _, integrated = explain_batch(tiny_model, inputs, "integrated_gradients", steps=4)
+    _, gradient = explain_batch(tiny_model, inputs, "gradient")
+    assert all(float(row["face"].abs().max()) < 1e-6 for row in integrated)
+    assert all(float(row["face"].max()) > 0 for row in gradient)
 
 
 def test_bad_explanation_arguments_are_named(pipe, tiny_checkpoint):

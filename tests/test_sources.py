@@ -26,7 +26,7 @@ def test_demo_source_counts_and_report():
     assert len(records) == 16 and {record.split for record in records} == {"validation"}
     faces = list(source.encoded_faces(records))
     assert all(face == (record.image, None) for record, face in faces)
-    assert source.report_fields() == {"layout": None, "data_dir": None}
+    assert source.report_fields() == {"layout": None, "data_dir": None, "image_size": 32, "face_variation": 1.0}
 
 
 def test_affectnet_source_detects_the_layout_and_encodes(tmp_path):
