@@ -33,6 +33,7 @@ def exported(tmp_path_factory, processor):
     config = make_tiny_config(text_config=tiny_text_config(processor.tokenizer.vocab_size), temperature=1.7)
     model = EmotiFusionForEmotionClassification(config).eval()
     model.evidence_weights.copy_(torch.tensor([0.8, 0.4, 0.6]))  # evidence weighed in where both are present
+    model.missing_evidence_weights.copy_(torch.tensor([[0.7, 0.5], [0.9, 0.3]]))  # and where one is missing
     checkpoint, folder = base / "checkpoint", base / "onnx"
     model.save_pretrained(checkpoint)
     processor.save_pretrained(checkpoint)
