@@ -719,7 +719,7 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
         self.register_buffer("evidence_weights", UNFITTED_EVIDENCE.clone() if config.evidence_fusion else None)
         # With one modality missing the fused head only sees the learned missing-modality embedding in its place, and
         # the one head that saw the same input is the present modality's: `missing_evidence_weights` rows
-        # (text missing, image missing) = (scale, present head's weight), fitted the same way (`fit_evidence_weights`).
+        # (text missing, image missing) = (scale, present head's weight), fitted the same way (`fit_missing_evidence_weights`).
         self.register_buffer(
             "missing_evidence_weights", UNFITTED_MISSING_EVIDENCE.clone() if config.evidence_fusion else None
         )

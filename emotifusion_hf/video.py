@@ -202,13 +202,18 @@ class VideoReader:
             yield self._first
             yield from self._frames
 
-        for time, frame in chained():
-            while held is not None and sample_time() < time:
+        def held_until(limit):
+            """The held frame at every sample time before `limit` (converted to an array once)."""
+            nonlocal index, held_array
+            while held is not None and sample_time() < limit:
                 if held_array is None:
                     held_array = _display_array(held)
                 yield sample_time(), held_array
                 index += 1
                 info.frames_sampled += 1
+
+        for time, frame in chained():
+            yield from held_until(time)
             if held is None or time >= last_time:  # a frame stamped out of order never replaces a later one
                 held, held_array, last_time = frame, None, time
         # A stream that ends well before its declared duration was cut or damaged even when FFmpeg raised nothing.
@@ -219,12 +224,7 @@ class VideoReader:
             end = max(info.duration, last_time + 1e-6)
         else:
             end = last_time + native_interval
-        while held is not None and sample_time() < end:
-            if held_array is None:
-                held_array = _display_array(held)
-            yield sample_time(), held_array
-            index += 1
-            info.frames_sampled += 1
+        yield from held_until(end)
         info.decoded_until = round(last_time + native_interval, 3)
         if self._problem is not None:
             info.complete = False
