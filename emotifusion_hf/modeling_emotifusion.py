@@ -718,8 +718,9 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
         # they leave the fused head as trained.
         self.register_buffer("evidence_weights", UNFITTED_EVIDENCE.clone() if config.evidence_fusion else None)
         # With one modality missing the fused head only sees the learned missing-modality embedding in its place, and
-        # the one head that saw the same input is the present modality's: `missing_evidence_weights` rows
-        # (text missing, image missing) = (scale, present head's weight), fitted the same way (`fit_missing_evidence_weights`).
+        # the one head that saw the same input is the present modality's: `missing_evidence_weights` rows (text
+        # missing, image missing) = (scale, present head's weight), fitted the same way
+        # (`fit_missing_evidence_weights`).
         self.register_buffer(
             "missing_evidence_weights", UNFITTED_MISSING_EVIDENCE.clone() if config.evidence_fusion else None
         )
@@ -908,7 +909,8 @@ class EmotiFusionForEmotionClassification(EmotiFusionPreTrainedModel):
             raise ValueError("The missing-modality evidence weights are already fitted; fit on logits of a model "
                              "with unfitted weights.")
         labels = torch.as_tensor(labels).long()
-        pairs = {"text_missing": (text_missing_logits, image_logits), "image_missing": (image_missing_logits, text_logits)}
+        pairs = {"text_missing": (text_missing_logits, image_logits),
+                 "image_missing": (image_missing_logits, text_logits)}
         fitted = {}
         for row, case in enumerate(MISSING_CASES):
             fused, head = pairs[case]
